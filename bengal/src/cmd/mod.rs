@@ -1,0 +1,17 @@
+//! One module per subcommand.
+
+mod build;
+mod new;
+
+use bengal::Result;
+
+use crate::cli::{Command, NewCommand};
+use crate::ui::Ui;
+
+/// Runs one command.
+pub fn run(command: Command, ui: &Ui) -> Result<()> {
+    match command {
+        Command::New(NewCommand::Site { name }) => new::site(&name, ui),
+        Command::Build(args) => build::run(&args, ui),
+    }
+}

@@ -1,0 +1,236 @@
+//! `bengal.toml`: read as written ([`RawConfig`]), then resolved ([`Config`]).
+//!
+//! Unknown keys are an error naming the key and its line: a misspelt
+//! `paginate_by` silently ignored is an afternoon lost.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, line_of_offset};
+
+/// The name of the configuration file at a site's root.
+pub const CONFIG_FILE: &str = "bengal.toml";
+
+/// `bengal.toml` exactly as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    title: Option<String>,
+    base_url: Option<String>,
+    description: Option<String>,
+    language: Option<String>,
+    output_dir: Option<PathBuf>,
+    taxonomies: Option<Vec<String>>,
+    paginate_by: Option<usize>,
+    markdown: MarkdownConfig,
+    extra: toml::Table,
+}
+
+/// The `[markdown]` table.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarkdownConfig {
+    /// Highlight fenced code blocks that name a language.
+    pub highlight_code: bool,
+    /// Curly quotes, en and em dashes, ellipses.
+    pub smart_punctuation: bool,
+    /// A `#` link beside every heading.
+    pub heading_anchors: bool,
+}
+
+impl Default for MarkdownConfig {
+    fn default() -> Self {
+        MarkdownConfig { highlight_code: true, smart_punctuation: true, heading_anchors: true }
+    }
+}
+
+/// The resolved site configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The site's title.
+    pub title: String,
+    /// Absolute URL of the site, always ending in `/`.
+    pub base_url: String,
+    /// The path part of `base_url`, e.g. `/` or `/docs/`; every link starts with it.
+    #[serde(skip)]
+    pub base_path: String,
+    /// One-line description, for feeds and meta tags.
+    pub description: String,
+    /// Language code of the content, e.g. `en`.
+    pub language: String,
+    /// Where `bengal build` writes, relative to the site root unless absolute.
+    #[serde(skip)]
+    pub output_dir: PathBuf,
+    /// Taxonomy names, e.g. `["tags"]`.
+    pub taxonomies: Vec<String>,
+    /// Pages per list page; 0 turns pagination off.
+    #[serde(skip)]
+    pub paginate_by: usize,
+    /// Markdown options.
+    #[serde(skip)]
+    pub markdown: MarkdownConfig,
+    /// The free `[extra]` table, for themes.
+    pub extra: serde_json::Value,
+}
+
+impl Config {
+    /// Reads `bengal.toml` from the site `root`.
+    pub fn load(root: &Path) -> Result<Config> {
+        let path = root.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|err| {
+            if err.kind() == std::io::ErrorKind::NotFound {
+                Error::new(format!("no {CONFIG_FILE} in {}", root.display())).with_hint(
+                    "run bengal inside a site, pass --root DIR, or create a site with `bengal new site NAME`",
+                )
+            } else {
+                Error::io(&path, "read it", err)
+            }
+        })?;
+        Config::parse(&text).map_err(|err| Error { file: Some(PathBuf::from(CONFIG_FILE)), ..err })
+    }
+
+    /// Parses the text of a `bengal.toml`.
+    pub fn parse(text: &str) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text).map_err(|err| toml_error(text, &err))?;
+        let base_url = normalize_base_url(raw.base_url.as_deref().unwrap_or("/"));
+        let taxonomies = raw.taxonomies.unwrap_or_else(|| vec!["tags".to_owned()]);
+        for name in &taxonomies {
+            if slug::slugify(name) != *name {
+                return Err(Error::new(format!("taxonomy name `{name}` is not a plain lowercase word"))
+                    .at_line(find_key_line(text, "taxonomies"))
+                    .with_hint(format!("use `{}` instead", slug::slugify(name))));
+            }
+        }
+        Ok(Config {
+            title: raw.title.unwrap_or_else(|| "My Bengal site".to_owned()),
+            base_path: base_path_of(&base_url),
+            base_url,
+            description: raw.description.unwrap_or_default(),
+            language: raw.language.unwrap_or_else(|| "en".to_owned()),
+            output_dir: raw.output_dir.unwrap_or_else(|| PathBuf::from("public")),
+            taxonomies,
+            paginate_by: raw.paginate_by.unwrap_or(0),
+            markdown: raw.markdown,
+            extra: toml_to_json(toml::Value::Table(raw.extra)),
+        })
+    }
+
+    /// The same configuration served from another URL (the dev server's).
+    pub fn with_base_url(mut self, base_url: &str) -> Config {
+        self.base_url = normalize_base_url(base_url);
+        self.base_path = base_path_of(&self.base_url);
+        self
+    }
+
+    /// The absolute URL of a site path such as `/blog/hello/` (which already
+    /// carries the base path).
+    pub fn permalink(&self, path: &str) -> String {
+        let origin = self.base_url.strip_suffix(&self.base_path).unwrap_or(&self.base_url);
+        format!("{origin}{path}")
+    }
+
+    /// A site-relative path such as `blog/hello/` with the base path added.
+    pub fn site_path(&self, relative: &str) -> String {
+        format!("{}{}", self.base_path, relative.trim_start_matches('/'))
+    }
+}
+
+fn normalize_base_url(url: &str) -> String {
+    let url = url.trim();
+    if url.ends_with('/') { url.to_owned() } else { format!("{url}/") }
+}
+
+/// `https://example.org/docs/` → `/docs/`.
+fn base_path_of(base_url: &str) -> String {
+    match base_url.split_once("://") {
+        Some((_, rest)) => match rest.find('/') {
+            Some(slash) => rest[slash..].to_owned(),
+            None => "/".to_owned(),
+        },
+        None => format!("/{}", base_url.trim_start_matches('/')),
+    }
+}
+
+/// Turns a TOML parse error into an [`Error`] with the line of its span.
+pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
+    let line = err.span().map(|span| line_of_offset(text, span.start));
+    let message = err.message().trim_end().to_owned();
+    let hint = if message.starts_with("unknown field") {
+        "remove the key or fix its spelling; see the README for the keys Bengal knows"
+    } else {
+        "fix the TOML syntax on that line"
+    };
+    Error::new(message).at_line(line).with_hint(hint)
+}
+
+/// The 1-based line on which `key = …` is written, for errors found after parsing.
+pub(crate) fn find_key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines().position(|line| {
+        let line = line.trim_start();
+        line.strip_prefix(key).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            rest.starts_with('=') || rest.starts_with(':')
+        })
+    })
+    .map(|index| index + 1)
+}
+
+/// TOML values become JSON values for templates; dates become their text.
+pub(crate) fn toml_to_json(value: toml::Value) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        toml::Value::String(s) => Json::String(s),
+        toml::Value::Integer(i) => Json::from(i),
+        toml::Value::Float(f) => Json::from(f),
+        toml::Value::Boolean(b) => Json::Bool(b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(items) => Json::Array(items.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => {
+            Json::Object(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_to_an_empty_file() {
+        let config = Config::parse("").unwrap();
+        assert_eq!(config.base_url, "/");
+        assert_eq!(config.base_path, "/");
+        assert_eq!(config.taxonomies, ["tags"]);
+        assert_eq!(config.output_dir, PathBuf::from("public"));
+        assert!(config.markdown.highlight_code);
+    }
+
+    #[test]
+    fn base_path_comes_from_base_url() {
+        let config = Config::parse("base_url = \"https://example.org/docs\"").unwrap();
+        assert_eq!(config.base_url, "https://example.org/docs/");
+        assert_eq!(config.base_path, "/docs/");
+        assert_eq!(config.site_path("blog/a/"), "/docs/blog/a/");
+        assert_eq!(config.permalink("/docs/blog/a/"), "https://example.org/docs/blog/a/");
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = Config::parse("title = \"x\"\n\ntitel = \"y\"\n").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("titel"), "{}", err.message);
+    }
+
+    #[test]
+    fn unknown_markdown_key_is_an_error() {
+        let err = Config::parse("[markdown]\nhighlight = true\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn taxonomy_names_must_be_slugs() {
+        let err = Config::parse("taxonomies = [\"My Tags\"]").unwrap_err();
+        assert_eq!(err.line, Some(1));
+    }
+}

@@ -1,0 +1,307 @@
+//! Discovery: `content/` becomes sections, pages and their assets.
+//!
+//! `_index.md` is a section, `dir/index.md` a page whose sibling files are its
+//! co-located assets, any other `.md` a page. Every directory that holds a page
+//! (or an `_index.md`) is a section, so a site needs no `_index.md` to start.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::frontmatter::{self, PageDate, PageFront, SectionFront, Terms};
+
+/// The content directory's name, relative to the site root.
+pub const CONTENT_DIR: &str = "content";
+
+/// A page as read from disk: front matter parsed, body not yet rendered.
+#[derive(Debug, Clone)]
+pub struct SourcePage {
+    /// Path relative to the site root, for error messages.
+    pub file: PathBuf,
+    /// Path relative to `content/` with `/` separators: what `@/…` links name.
+    pub content_path: String,
+    /// `content_path` of the directory of the owning section (`""` for the root).
+    pub section_dir: String,
+    /// Parsed front matter.
+    pub front: PageFront,
+    /// Taxonomy terms, by taxonomy name.
+    pub terms: Terms,
+    /// Parsed `date`.
+    pub date: Option<PageDate>,
+    /// Parsed `updated`.
+    pub updated: Option<PageDate>,
+    /// Markdown after the front matter.
+    pub body: String,
+    /// The file line on which `body` starts.
+    pub body_line: usize,
+    /// The page's URL path, with the base path, e.g. `/blog/hello/`.
+    pub path: String,
+    /// Co-located files (absolute source paths) copied beside the page.
+    pub assets: Vec<PathBuf>,
+}
+
+/// A section as read from disk.
+#[derive(Debug, Clone)]
+pub struct SourceSection {
+    /// `_index.md` relative to the site root, if the section has one.
+    pub file: Option<PathBuf>,
+    /// Directory relative to `content/` (`""` for the root).
+    pub dir: String,
+    /// Parsed front matter (defaults when there is no `_index.md`).
+    pub front: SectionFront,
+    /// Markdown after the front matter.
+    pub body: String,
+    /// The file line on which `body` starts.
+    pub body_line: usize,
+    /// The section's URL path, with the base path, e.g. `/blog/`.
+    pub path: String,
+}
+
+/// A file under `content/` that is neither Markdown nor in a page bundle,
+/// copied to the same place under its section.
+#[derive(Debug, Clone)]
+pub struct LooseAsset {
+    /// Absolute source path.
+    pub source: PathBuf,
+    /// Output path relative to the output root.
+    pub output: String,
+}
+
+/// Everything `content/` holds.
+#[derive(Debug, Clone, Default)]
+pub struct Content {
+    /// Pages, ordered by `content_path`.
+    pub pages: Vec<SourcePage>,
+    /// Sections, ordered by `dir` (the root first).
+    pub sections: Vec<SourceSection>,
+    /// Files copied as they are.
+    pub loose_assets: Vec<LooseAsset>,
+}
+
+enum Entry {
+    Page { file: PathBuf, bundle_assets: Vec<PathBuf> },
+    Section { file: PathBuf },
+}
+
+/// Reads and parses every file under `root/content`.
+pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
+    let content_root = root.join(CONTENT_DIR);
+    if !content_root.is_dir() {
+        return Ok(Content { sections: vec![root_section(config)], ..Content::default() });
+    }
+    let (entries, loose) = discover(&content_root)?;
+    let parsed: Vec<Option<Parsed>> =
+        entries.into_par_iter().map(|entry| parse_entry(root, &content_root, config, entry)).collect::<Result<_>>()?;
+
+    let mut pages = Vec::new();
+    let mut sections = Vec::new();
+    for item in parsed.into_iter().flatten() {
+        match item {
+            Parsed::Page(page) if page.front.draft && !drafts => {}
+            Parsed::Page(page) => pages.push(*page),
+            Parsed::Section(section) => sections.push(*section),
+        }
+    }
+    // Every directory holding a page is a section, even without an `_index.md`.
+    let mut dirs: BTreeSet<String> = BTreeSet::from([String::new()]);
+    for page in &pages {
+        let mut dir = page.section_dir.as_str();
+        loop {
+            dirs.insert(dir.to_owned());
+            match dir.rsplit_once('/') {
+                Some((parent, _)) => dir = parent,
+                None if dir.is_empty() => break,
+                None => dir = "",
+            }
+        }
+    }
+    let known: BTreeSet<String> = sections.iter().map(|s: &SourceSection| s.dir.clone()).collect();
+    for dir in dirs.difference(&known) {
+        sections.push(implicit_section(config, dir));
+    }
+    sections.sort_by(|a, b| a.dir.cmp(&b.dir));
+    pages.sort_by(|a, b| a.content_path.cmp(&b.content_path));
+    let loose_assets = loose
+        .into_iter()
+        .map(|source| {
+            let relative = relative_slash_path(&content_root, &source);
+            let (dir, name) = relative.rsplit_once('/').unwrap_or(("", &relative));
+            let output = format!("{}{name}", dir_url(dir));
+            LooseAsset { source, output: output.trim_start_matches('/').to_owned() }
+        })
+        .collect();
+    Ok(Content { pages, sections, loose_assets })
+}
+
+/// Walks `content/`, sorted, returning Markdown entries and loose files.
+fn discover(content_root: &Path) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
+    let mut entries = Vec::new();
+    let mut loose = Vec::new();
+    let mut walker = walkdir::WalkDir::new(content_root).sort_by_file_name().into_iter();
+    while let Some(item) = walker.next() {
+        let item = item.map_err(|err| {
+            let path = err.path().unwrap_or(content_root).to_path_buf();
+            Error::in_file(path, format!("could not read: {err}"))
+        })?;
+        let path = item.path();
+        if is_hidden(path) && path != content_root {
+            if item.file_type().is_dir() {
+                walker.skip_current_dir();
+            }
+            continue;
+        }
+        if item.file_type().is_dir() {
+            let index = path.join("index.md");
+            if path != content_root && index.is_file() {
+                let bundle_assets = walkdir::WalkDir::new(path)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().is_file() && e.path() != index && !is_hidden(e.path()))
+                    .map(|e| e.into_path())
+                    .collect();
+                entries.push(Entry::Page { file: index, bundle_assets });
+                walker.skip_current_dir();
+            }
+            continue;
+        }
+        match (path.file_name().and_then(|n| n.to_str()), path.extension().and_then(|e| e.to_str())) {
+            (Some("_index.md"), _) => entries.push(Entry::Section { file: path.to_path_buf() }),
+            (_, Some("md")) => entries.push(Entry::Page { file: path.to_path_buf(), bundle_assets: Vec::new() }),
+            _ => loose.push(path.to_path_buf()),
+        }
+    }
+    Ok((entries, loose))
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'))
+}
+
+enum Parsed {
+    Page(Box<SourcePage>),
+    Section(Box<SourceSection>),
+}
+
+fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) -> Result<Option<Parsed>> {
+    let (file, bundle_assets, is_section) = match entry {
+        Entry::Page { file, bundle_assets } => (file, bundle_assets, false),
+        Entry::Section { file } => (file, Vec::new(), true),
+    };
+    let display = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
+    let text = std::fs::read_to_string(&file).map_err(|err| Error::io(&display, "read it", err))?;
+    let in_file = |err: Error| Error { file: Some(display.clone()), ..err };
+    let split = frontmatter::split(&text).map_err(in_file)?;
+    let content_path = relative_slash_path(content_root, &file);
+    let dir = content_path.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
+    if is_section {
+        let (front, _) = frontmatter::parse::<SectionFront>(&split, &[]).map_err(in_file)?;
+        return Ok(Some(Parsed::Section(Box::new(SourceSection {
+            path: config.site_path(&dir_url(&dir)),
+            file: Some(display),
+            dir,
+            front,
+            body: split.body.to_owned(),
+            body_line: split.body_line,
+        }))));
+    }
+    let (front, terms) = frontmatter::parse::<PageFront>(&split, &config.taxonomies).map_err(in_file)?;
+    let parse_date = |key: &str, value: &Option<String>| -> Result<Option<PageDate>> {
+        let Some(text) = value else { return Ok(None) };
+        PageDate::parse(text).map(Some).ok_or_else(|| {
+            Error::in_file(&display, format!("`{key}` is not a date: {text:?}"))
+                .at_line(crate::config::find_key_line(split.front, key).map(|line| line + 1))
+                .with_hint("write it as 2024-03-01 or 2024-03-01T10:00:00+01:00")
+        })
+    };
+    let date = parse_date("date", &front.date)?;
+    let updated = parse_date("updated", &front.updated)?;
+    // A bundle's page lives in the bundle directory; its section is the parent.
+    let (section_dir, stem) = if bundle_assets.is_empty() && !content_path.ends_with("/index.md") {
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        (dir, stem)
+    } else {
+        let (parent, name) = dir.rsplit_once('/').unwrap_or(("", &dir));
+        (parent.to_owned(), name.to_owned())
+    };
+    let slug = front.slug.clone().map(|s| slug::slugify(s)).unwrap_or_else(|| slug::slugify(&stem));
+    let path = config.site_path(&format!("{}{slug}/", dir_url(&section_dir)));
+    Ok(Some(Parsed::Page(Box::new(SourcePage {
+        file: display,
+        content_path,
+        section_dir,
+        front,
+        terms,
+        date,
+        updated,
+        body: split.body.to_owned(),
+        body_line: split.body_line,
+        path,
+        assets: bundle_assets,
+    }))))
+}
+
+fn root_section(config: &Config) -> SourceSection {
+    implicit_section(config, "")
+}
+
+fn implicit_section(config: &Config, dir: &str) -> SourceSection {
+    SourceSection {
+        file: None,
+        dir: dir.to_owned(),
+        front: SectionFront::default(),
+        body: String::new(),
+        body_line: 1,
+        path: config.site_path(&dir_url(dir)),
+    }
+}
+
+/// `blog/Release Notes` → `/blog/release-notes/`; `` → `/`.
+pub fn dir_url(dir: &str) -> String {
+    let mut url = String::from("/");
+    for part in dir.split('/').filter(|p| !p.is_empty()) {
+        url.push_str(&slug::slugify(part));
+        url.push('/');
+    }
+    url
+}
+
+fn relative_slash_path(base: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(base).unwrap_or(path);
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_urls_are_slugified() {
+        assert_eq!(dir_url(""), "/");
+        assert_eq!(dir_url("blog/Release Notes"), "/blog/release-notes/");
+    }
+
+    #[test]
+    fn slugs_come_from_file_names_or_front_matter() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content/blog");
+        std::fs::create_dir_all(content.join("My Trip")).unwrap();
+        std::fs::write(content.join("Hello World.md"), "# hi").unwrap();
+        std::fs::write(content.join("other.md"), "+++\nslug = \"Custom Slug\"\n+++\n").unwrap();
+        std::fs::write(content.join("My Trip/index.md"), "trip").unwrap();
+        std::fs::write(content.join("My Trip/photo.png"), "png").unwrap();
+        std::fs::write(content.join("draft.md"), "+++\ndraft = true\n+++\n").unwrap();
+        let config = Config::parse("").unwrap();
+        let content = load(dir.path(), &config, false).unwrap();
+        let paths: Vec<_> = content.pages.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["/blog/hello-world/", "/blog/my-trip/", "/blog/custom-slug/"]);
+        assert_eq!(content.pages[1].assets.len(), 1);
+        assert_eq!(content.pages[1].section_dir, "blog");
+        let dirs: Vec<_> = content.sections.iter().map(|s| s.dir.as_str()).collect();
+        assert_eq!(dirs, ["", "blog"]);
+        assert_eq!(load(dir.path(), &config, true).unwrap().pages.len(), 4);
+    }
+}

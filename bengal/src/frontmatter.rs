@@ -1,0 +1,319 @@
+//! Front matter: TOML between `+++` lines or YAML between `---` lines.
+//!
+//! Both formats go through one JSON value, so that unknown keys, wrong types
+//! and taxonomy lists are checked in one place with the same messages.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::{find_key_line, toml_error, toml_to_json};
+use crate::error::{Error, Result};
+
+/// A file cut into its front matter and its Markdown body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The front matter text, without its delimiters.
+    pub front: &'a str,
+    /// Which syntax the front matter is written in.
+    pub format: Format,
+    /// The Markdown after the closing delimiter.
+    pub body: &'a str,
+    /// The 1-based line of the file on which `body` starts.
+    pub body_line: usize,
+}
+
+/// The syntax of a front matter block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `+++` delimited TOML.
+    Toml,
+    /// `---` delimited YAML.
+    Yaml,
+    /// No front matter at all.
+    None,
+}
+
+impl Format {
+    fn delimiter(self) -> &'static str {
+        match self {
+            Format::Toml => "+++",
+            Format::Yaml => "---",
+            Format::None => "",
+        }
+    }
+}
+
+/// Cuts `text` into front matter and body. Lines in errors are 1-based lines of `text`.
+pub fn split(text: &str) -> Result<Split<'_>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first_line_end = text.find('\n').map_or(text.len(), |i| i + 1);
+    let format = match text[..first_line_end].trim_end() {
+        "+++" => Format::Toml,
+        "---" => Format::Yaml,
+        _ => return Ok(Split { front: "", format: Format::None, body: text, body_line: 1 }),
+    };
+    let mut offset = first_line_end;
+    let mut line = 2;
+    while offset < text.len() {
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
+        if text[offset..end].trim_end() == format.delimiter() {
+            return Ok(Split {
+                front: &text[first_line_end..offset],
+                format,
+                body: &text[end..],
+                body_line: line + 1,
+            });
+        }
+        offset = end;
+        line += 1;
+    }
+    let delimiter = format.delimiter();
+    Err(Error::new(format!("front matter opened with `{delimiter}` is never closed"))
+        .at_line(Some(1))
+        .with_hint(format!("add a line with only `{delimiter}` after the last front matter key")))
+}
+
+/// Front matter of a page.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PageFront {
+    /// Title; defaults to the file name.
+    pub title: Option<String>,
+    /// One-line description.
+    pub description: Option<String>,
+    /// Publication date.
+    pub date: Option<String>,
+    /// Date of the last significant change.
+    pub updated: Option<String>,
+    /// Drafts are left out unless `--drafts`.
+    pub draft: bool,
+    /// Orders pages of equal date.
+    pub weight: Option<i64>,
+    /// Last URL segment; defaults to the slugified file name.
+    pub slug: Option<String>,
+    /// Template to use instead of `page.html`.
+    pub template: Option<String>,
+    /// Old paths that redirect here.
+    pub aliases: Vec<String>,
+    /// Free data for templates.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Front matter of a section (`_index.md`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SectionFront {
+    /// Title; defaults to the directory name.
+    pub title: Option<String>,
+    /// One-line description.
+    pub description: Option<String>,
+    /// Orders sections in the navigation.
+    pub weight: Option<i64>,
+    /// Pages per list page, overriding `bengal.toml`; 0 turns it off.
+    pub paginate_by: Option<usize>,
+    /// Template to use instead of `section.html`.
+    pub template: Option<String>,
+    /// Free data for templates.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Taxonomy terms of a page, by taxonomy name.
+pub type Terms = BTreeMap<String, Vec<String>>;
+
+/// Parses the front matter of `split` into `T`, taking the lists named in
+/// `taxonomies` out as terms.
+pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: &[String]) -> Result<(T, Terms)> {
+    // Front matter starts on line 2, after the opening delimiter.
+    let to_file_line = |line: usize| line + 1;
+    let mut value = match split.format {
+        Format::None => return Ok((T::default(), Terms::new())),
+        Format::Toml => {
+            let table: toml::Table = toml::from_str(split.front).map_err(|err| {
+                let err = toml_error(split.front, &err);
+                let line = err.line.map(to_file_line);
+                err.at_line(line).with_hint("fix the TOML on that line (strings need double quotes)")
+            })?;
+            toml_to_json(toml::Value::Table(table))
+        }
+        Format::Yaml => serde_norway::from_str::<serde_json::Value>(split.front).map_err(|err| {
+            let line = err.location().map(|at| to_file_line(at.line()));
+            Error::new(format!("invalid YAML front matter: {err}"))
+                .at_line(line)
+                .with_hint("fix the YAML on that line (`key: value`, lists as `[a, b]`)")
+        })?,
+    };
+    if value.is_null() {
+        value = serde_json::Value::Object(Default::default());
+    }
+    let key_line = |key: &str| find_key_line(split.front, key).map(to_file_line);
+    let Some(map) = value.as_object_mut() else {
+        return Err(Error::new("front matter must be a list of `key = value` pairs")
+            .at_line(Some(2))
+            .with_hint("write one key per line, e.g. `title = \"Hello\"`"));
+    };
+    let mut terms = Terms::new();
+    for name in taxonomies {
+        let Some(list) = map.remove(name) else { continue };
+        let names = list
+            .as_array()
+            .and_then(|items| items.iter().map(|item| item.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| {
+                Error::new(format!("`{name}` must be a list of names"))
+                    .at_line(key_line(name))
+                    .with_hint(format!("write it as {name} = [\"one\", \"two\"]"))
+            })?;
+        terms.insert(name.clone(), names);
+    }
+    let front = serde_path_to_error::deserialize(value).map_err(|err| {
+        let key = err.path().iter().next().map(|segment| segment.to_string());
+        let inner = err.into_inner().to_string();
+        let unknown = inner.starts_with("unknown field");
+        let key = key.filter(|k| k != "?").or_else(|| backticked(&inner));
+        let line = key.as_deref().and_then(key_line);
+        let message = match (&key, unknown) {
+            (Some(_), true) | (None, _) => format!("front matter: {inner}"),
+            (Some(key), false) => format!("front matter key `{key}`: {inner}"),
+        };
+        let hint = if unknown {
+            "remove the key or fix its spelling; free data belongs under [extra]"
+        } else {
+            "give the key a value of the expected type"
+        };
+        Error::new(message).at_line(line).with_hint(hint)
+    })?;
+    Ok((front, terms))
+}
+
+fn backticked(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}
+
+/// A parsed front matter date, keeping the text as written for templates.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PageDate {
+    /// When, as UTC (a date without a time is midnight).
+    pub at: NaiveDateTime,
+    /// The text as written in the front matter.
+    pub text: String,
+}
+
+impl PageDate {
+    /// Parses `YYYY-MM-DD`, a local date-time, or RFC 3339.
+    pub fn parse(text: &str) -> Option<PageDate> {
+        let text = text.trim();
+        let at = DateTime::parse_from_rfc3339(text)
+            .map(|d| d.naive_utc())
+            .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+            .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
+            .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_time(Default::default())))
+            .ok()?;
+        Some(PageDate { at, text: text.to_owned() })
+    }
+
+    /// RFC 3339 in UTC, as feeds and sitemaps want it.
+    pub fn rfc3339(&self) -> String {
+        self.at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags() -> Vec<String> {
+        vec!["tags".to_owned()]
+    }
+
+    #[test]
+    fn splits_toml_and_counts_body_line() {
+        let split = split("+++\ntitle = \"A\"\n+++\nbody\n").unwrap();
+        assert_eq!(split.format, Format::Toml);
+        assert_eq!(split.front, "title = \"A\"\n");
+        assert_eq!(split.body, "body\n");
+        assert_eq!(split.body_line, 4);
+    }
+
+    #[test]
+    fn no_front_matter_is_all_body() {
+        let split = split("# Hi\n").unwrap();
+        assert_eq!(split.format, Format::None);
+        assert_eq!(split.body_line, 1);
+    }
+
+    #[test]
+    fn unclosed_front_matter_is_an_error() {
+        let err = split("---\ntitle: a\n").unwrap_err();
+        assert!(err.message.contains("never closed"));
+        assert_eq!(err.line, Some(1));
+    }
+
+    #[test]
+    fn toml_and_yaml_give_the_same_page() {
+        let toml = split("+++\ntitle = \"A\"\ndate = 2024-03-01\ntags = [\"x\", \"y\"]\n+++\n").unwrap();
+        let yaml = split("---\ntitle: A\ndate: 2024-03-01\ntags: [x, y]\n---\n").unwrap();
+        let (a, terms_a): (PageFront, Terms) = parse(&toml, &tags()).unwrap();
+        let (b, terms_b): (PageFront, Terms) = parse(&yaml, &tags()).unwrap();
+        assert_eq!(a.title, b.title);
+        assert_eq!(a.date.as_deref(), Some("2024-03-01"));
+        assert_eq!(b.date.as_deref(), Some("2024-03-01"));
+        assert_eq!(terms_a, terms_b);
+        assert_eq!(terms_a["tags"], ["x", "y"]);
+    }
+
+    #[test]
+    fn toml_syntax_error_gives_file_line() {
+        let split = split("+++\ntitle = \"ok\"\nsummary = \"unterminated\n+++\n").unwrap();
+        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        assert_eq!(err.line, Some(3), "{err:?}");
+    }
+
+    #[test]
+    fn yaml_syntax_error_gives_file_line() {
+        let split = split("---\ntitle: ok\ntags: [a, b\n---\n").unwrap();
+        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        assert!(err.line.is_some_and(|line| line >= 3), "{err:?}");
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let split = split("+++\ntitle = \"A\"\nauthor = \"me\"\n+++\n").unwrap();
+        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        assert!(err.message.contains("author"), "{}", err.message);
+        assert_eq!(err.line, Some(3));
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let split = split("+++\ndraft = \"yes\"\n+++\n").unwrap();
+        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        assert!(err.message.contains("`draft`"), "{}", err.message);
+        assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn taxonomy_must_be_a_list_of_names() {
+        let split = split("+++\ntags = \"rust\"\n+++\n").unwrap();
+        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn taxonomies_are_unknown_keys_for_sections() {
+        let split = split("+++\ntags = [\"a\"]\n+++\n").unwrap();
+        assert!(parse::<SectionFront>(&split, &[]).is_err());
+    }
+
+    #[test]
+    fn dates_parse_in_three_forms() {
+        assert!(PageDate::parse("2024-03-01").is_some());
+        assert!(PageDate::parse("2024-03-01T10:00:00").is_some());
+        let zoned = PageDate::parse("2024-03-01T10:00:00+02:00").unwrap();
+        assert_eq!(zoned.rfc3339(), "2024-03-01T08:00:00Z");
+        assert!(PageDate::parse("March 1st").is_none());
+    }
+}

@@ -1,0 +1,33 @@
+//! Bengal: a static site generator whose dev server never leaves a process or a
+//! port behind.
+//!
+//! A build is a plain pipeline of data, with no global state, so that the dev
+//! server can re-run any stage for one file:
+//!
+//! 1. [`config`] reads `bengal.toml`;
+//! 2. [`content`] discovers `content/` and parses front matter ([`frontmatter`]);
+//! 3. [`markdown`] turns each page body into HTML, resolving internal links and
+//!    highlighting code ([`highlight`]);
+//! 4. [`site`] assembles sections, taxonomies and pagination into a [`Site`];
+//! 5. [`render`] applies the Tera [`templates`] and [`output`] writes everything
+//!    to a staging directory that replaces the previous output in one swap.
+//!
+//! [`scaffold`] creates new sites; [`error`] is the one error type, which always
+//! names the file, the line where known, and what to do.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod frontmatter;
+pub mod highlight;
+pub mod markdown;
+pub mod output;
+pub mod render;
+pub mod scaffold;
+pub mod site;
+pub mod templates;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use site::{BuildOptions, BuildSummary, Site};

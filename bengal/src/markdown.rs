@@ -1,0 +1,277 @@
+//! Markdown to HTML: pulldown-cmark's events, rewritten on the way for
+//! heading ids, internal `@/` links, highlighted code and the summary.
+
+use std::collections::HashSet;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
+use serde::Serialize;
+
+use crate::config::MarkdownConfig;
+use crate::error::{Error, Result, line_of_offset};
+use crate::highlight::{Highlighter, escape_html};
+
+/// The summary marker: everything before it is the page's summary.
+pub const MORE_MARKER: &str = "<!-- more -->";
+
+const WORDS_PER_MINUTE: usize = 200;
+
+/// A page body rendered to HTML.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// The whole body as HTML.
+    pub html: String,
+    /// The part before `<!-- more -->`, else the first paragraph.
+    pub summary: Option<String>,
+    /// Headings, in order, for a table of contents.
+    pub toc: Vec<Heading>,
+    /// Words of prose (code not counted).
+    pub word_count: usize,
+}
+
+impl Rendered {
+    /// Minutes to read, at least one.
+    pub fn reading_time(&self) -> usize {
+        self.word_count.div_ceil(WORDS_PER_MINUTE).max(1)
+    }
+}
+
+/// One heading of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Heading {
+    /// 1 to 6.
+    pub level: u8,
+    /// The anchor id.
+    pub id: String,
+    /// The heading's text.
+    pub title: String,
+}
+
+/// What rendering needs besides the text.
+pub struct Renderer<'a> {
+    /// The `[markdown]` options.
+    pub options: &'a MarkdownConfig,
+    /// Shared highlighter.
+    pub highlighter: &'a Highlighter,
+    /// Resolves a content path (`blog/hello.md`) to its URL path.
+    pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),
+}
+
+impl Renderer<'_> {
+    /// Renders `body`; errors carry the line within `body`.
+    pub fn render(&self, body: &str) -> Result<Rendered> {
+        let mut options = Options::ENABLE_TABLES
+            | Options::ENABLE_FOOTNOTES
+            | Options::ENABLE_STRIKETHROUGH
+            | Options::ENABLE_TASKLISTS
+            | Options::ENABLE_HEADING_ATTRIBUTES;
+        if self.options.smart_punctuation {
+            options |= Options::ENABLE_SMART_PUNCTUATION;
+        }
+        let mut events = Vec::new();
+        let mut code: Option<(String, String)> = None;
+        let mut more_at = None;
+        let mut word_count = 0;
+        for (event, range) in Parser::new_ext(body, options).into_offset_iter() {
+            match event {
+                Event::Start(Tag::CodeBlock(kind)) => {
+                    let lang = match kind {
+                        CodeBlockKind::Fenced(info) => info.split_whitespace().next().unwrap_or("").to_owned(),
+                        CodeBlockKind::Indented => String::new(),
+                    };
+                    code = Some((lang, String::new()));
+                }
+                Event::Text(text) if code.is_some() => {
+                    if let Some((_, buffer)) = code.as_mut() {
+                        buffer.push_str(&text);
+                    }
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    let (lang, text) = code.take().unwrap_or_default();
+                    let block = if self.options.highlight_code {
+                        self.highlighter.code_block(&lang, &text)
+                    } else {
+                        plain_code_block(&lang, &text)
+                    };
+                    events.push(Event::Html(block.into()));
+                }
+                Event::Start(Tag::Link { link_type, dest_url, title, id }) if dest_url.starts_with("@/") => {
+                    let dest_url = self.resolve_link(&dest_url).ok_or_else(|| {
+                        Error::new(format!("internal link `{dest_url}` points to no page or section"))
+                            .at_line(Some(line_of_offset(body, range.start)))
+                            .with_hint("link to a file under content/, e.g. `@/blog/hello.md` or `@/blog/_index.md`")
+                    })?;
+                    events.push(Event::Start(Tag::Link { link_type, dest_url: dest_url.into(), title, id }));
+                }
+                Event::Html(ref html) | Event::InlineHtml(ref html) if html.trim() == MORE_MARKER => {
+                    more_at.get_or_insert(match events.last() {
+                        Some(Event::Start(Tag::HtmlBlock)) => events.len() - 1,
+                        _ => events.len(),
+                    });
+                    events.push(event);
+                }
+                Event::Text(ref text) => {
+                    word_count += text.split_whitespace().count();
+                    events.push(event);
+                }
+                event => events.push(event),
+            }
+        }
+        let toc = self.add_heading_ids(&mut events);
+        let summary = match more_at {
+            Some(end) => Some(to_html(&events[..end])),
+            None => first_paragraph(&events).map(to_html),
+        };
+        Ok(Rendered { html: to_html(&events), summary, toc, word_count })
+    }
+
+    fn resolve_link(&self, dest: &str) -> Option<String> {
+        let target = dest.strip_prefix("@/")?;
+        let (file, anchor) = match target.split_once('#') {
+            Some((file, anchor)) => (file, Some(anchor)),
+            None => (target, None),
+        };
+        let path = (self.resolve)(file)?;
+        Some(match anchor {
+            Some(anchor) => format!("{path}#{anchor}"),
+            None => path,
+        })
+    }
+
+    /// Gives every heading a unique id (unless written with `{#id}`) and, when
+    /// configured, an anchor link; returns the table of contents.
+    fn add_heading_ids(&self, events: &mut Vec<Event<'_>>) -> Vec<Heading> {
+        let mut toc = Vec::new();
+        let mut used = HashSet::new();
+        let mut index = 0;
+        while index < events.len() {
+            let Event::Start(Tag::Heading { level, id, .. }) = &events[index] else {
+                index += 1;
+                continue;
+            };
+            let level = *level as u8;
+            let written_id = id.as_ref().map(|id| id.to_string());
+            let end = events[index..]
+                .iter()
+                .position(|e| matches!(e, Event::End(TagEnd::Heading(_))))
+                .map_or(events.len(), |offset| index + offset);
+            let title: String = events[index + 1..end]
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                    _ => None,
+                })
+                .collect();
+            let id = written_id.unwrap_or_else(|| unique_id(&title, &mut used));
+            used.insert(id.clone());
+            if let Event::Start(Tag::Heading { id: slot, .. }) = &mut events[index] {
+                *slot = Some(CowStr::from(id.clone()));
+            }
+            if self.options.heading_anchors {
+                let anchor = format!(
+                    "<a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a>",
+                    id = escape_html(&id)
+                );
+                events.insert(end, Event::InlineHtml(anchor.into()));
+            }
+            toc.push(Heading { level, id, title });
+            index = end + 1;
+        }
+        toc
+    }
+}
+
+fn unique_id(title: &str, used: &mut HashSet<String>) -> String {
+    let base = match slug::slugify(title) {
+        slug if slug.is_empty() => "section".to_owned(),
+        slug => slug,
+    };
+    let mut id = base.clone();
+    let mut n = 1;
+    while used.contains(&id) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+fn plain_code_block(lang: &str, code: &str) -> String {
+    let lang_attr = if lang.is_empty() { String::new() } else { format!(" data-lang=\"{}\"", escape_html(lang)) };
+    format!("<pre class=\"code\"{lang_attr}><code>{}</code></pre>\n", escape_html(code))
+}
+
+fn first_paragraph<'e, 'a>(events: &'e [Event<'a>]) -> Option<&'e [Event<'a>]> {
+    let start = events.iter().position(|e| matches!(e, Event::Start(Tag::Paragraph)))?;
+    let end = events[start..].iter().position(|e| matches!(e, Event::End(TagEnd::Paragraph)))?;
+    Some(&events[start..=start + end])
+}
+
+fn to_html(events: &[Event<'_>]) -> String {
+    let mut out = String::new();
+    html::push_html(&mut out, events.iter().cloned());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_with(body: &str, options: MarkdownConfig) -> Result<Rendered> {
+        let highlighter = Highlighter::default();
+        let resolve = |path: &str| (path == "blog/hello.md").then(|| "/blog/hello/".to_owned());
+        Renderer { options: &options, highlighter: &highlighter, resolve: &resolve }.render(body)
+    }
+
+    fn render(body: &str) -> Rendered {
+        render_with(body, MarkdownConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn headings_get_unique_ids_and_anchors() {
+        let out = render("## Intro\n\n## Intro\n\n### Custom {#mine}\n");
+        let ids: Vec<_> = out.toc.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids, ["intro", "intro-1", "mine"]);
+        assert!(out.html.contains("<h2 id=\"intro\">Intro<a class=\"anchor\" href=\"#intro\""), "{}", out.html);
+    }
+
+    #[test]
+    fn internal_links_resolve_with_anchor() {
+        let out = render("[hi](@/blog/hello.md#top)");
+        assert!(out.html.contains("href=\"/blog/hello/#top\""), "{}", out.html);
+    }
+
+    #[test]
+    fn broken_internal_link_names_target_and_line() {
+        let err = render_with("one\n\ntwo [x](@/blog/missing.md)\n", MarkdownConfig::default()).unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("@/blog/missing.md"));
+    }
+
+    #[test]
+    fn summary_stops_at_more_marker() {
+        let out = render("First.\n\nSecond.\n\n<!-- more -->\n\nThird.\n");
+        let summary = out.summary.unwrap();
+        assert!(summary.contains("Second.") && !summary.contains("Third."), "{summary}");
+    }
+
+    #[test]
+    fn summary_defaults_to_first_paragraph() {
+        let out = render("# Title\n\nFirst words.\n\nSecond.\n");
+        assert_eq!(out.summary.as_deref(), Some("<p>First words.</p>\n"));
+    }
+
+    #[test]
+    fn extensions_are_on() {
+        let out = render("| a |\n|---|\n| b |\n\n~~old~~ - [x] done[^1]\n\n- [ ] todo\n\n[^1]: note\n\n\"quoted\"");
+        for needle in ["<table>", "<del>", "type=\"checkbox\"", "footnote", "\u{201c}quoted\u{201d}"] {
+            assert!(out.html.contains(needle), "missing {needle}: {}", out.html);
+        }
+    }
+
+    #[test]
+    fn word_count_skips_code() {
+        let out = render("one two three\n\n```rust\nlet a = b;\n```\n");
+        assert_eq!(out.word_count, 3);
+        assert_eq!(out.reading_time(), 1);
+        assert!(out.html.contains("data-lang=\"rust\""));
+    }
+}

@@ -1,0 +1,475 @@
+//! Rendering: the site is planned as a list of independent output jobs (one
+//! per file), rendered and written in parallel. Template data for lists is
+//! built once per page, not once per list that shows it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use tera::Context;
+
+use crate::config::find_key_line;
+use crate::error::{Error, Result};
+use crate::highlight::{self, escape_html};
+use crate::output::Staging;
+use crate::site::{Page, Section, Site, page_title};
+use crate::templates::{THEME_STATIC, Templates};
+
+/// The site's static directory, copied as it is.
+pub const STATIC_DIR: &str = "static";
+
+/// How many pages the feed and `recent_pages` show.
+const RECENT_PAGES: usize = 10;
+const FEED_ENTRIES: usize = 20;
+
+/// What [`write_site`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteCounts {
+    /// Every file written or copied.
+    pub files: usize,
+    /// Of those, files copied as they are.
+    pub assets: usize,
+}
+
+/// One output file.
+#[derive(Debug, Clone)]
+enum Job {
+    Page(usize),
+    SectionPager { section: usize, pager: usize },
+    Taxonomy(usize),
+    TermPager { taxonomy: usize, term: usize, pager: usize },
+    NotFound,
+    Feed,
+    Sitemap,
+    Robots,
+    SyntaxCss,
+    ThemeFile { name: &'static str, text: &'static str },
+    Alias { page: usize, from: String },
+    Copy { source: PathBuf, dest: String },
+}
+
+/// Renders every output file of `site` into `staging`.
+pub fn write_site(
+    site: &Site,
+    templates: &Templates,
+    staging: &Staging,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<WriteCounts> {
+    let data = TemplateData::new(site);
+    let jobs = plan(site)?;
+    let total = jobs.len();
+    let done = AtomicUsize::new(0);
+    jobs.par_iter().try_for_each(|job| {
+        data.run(job, templates, staging)?;
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+        Ok::<_, Error>(())
+    })?;
+    let assets = jobs.iter().filter(|job| matches!(job, Job::Copy { .. })).count();
+    Ok(WriteCounts { files: total, assets })
+}
+
+fn plan(site: &Site) -> Result<Vec<Job>> {
+    let mut jobs: Vec<Job> = (0..site.pages.len()).map(Job::Page).collect();
+    for (index, section) in site.sections.iter().enumerate() {
+        let pagers = pager_count(section.pages.len(), section_paginate_by(site, section));
+        jobs.extend((0..pagers).map(|pager| Job::SectionPager { section: index, pager }));
+    }
+    for (t, taxonomy) in site.taxonomies.iter().enumerate() {
+        jobs.push(Job::Taxonomy(t));
+        for (index, term) in taxonomy.terms.iter().enumerate() {
+            let pagers = pager_count(term.pages.len(), site.config.paginate_by);
+            jobs.extend((0..pagers).map(|pager| Job::TermPager { taxonomy: t, term: index, pager }));
+        }
+    }
+    jobs.extend([Job::NotFound, Job::Feed, Job::Sitemap, Job::Robots]);
+    for (index, page) in site.pages.iter().enumerate() {
+        for alias in &page.source.front.aliases {
+            if alias.trim_matches('/').is_empty() {
+                return Err(Error::in_file(&page.source.file, "the alias `/` would replace the home page")
+                    .with_hint("remove it from `aliases`"));
+            }
+            jobs.push(Job::Alias { page: index, from: alias.clone() });
+        }
+        let dir = output_dir_of(site, &page.source.path);
+        for asset in &page.source.assets {
+            let name = asset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            jobs.push(Job::Copy { source: asset.clone(), dest: format!("{dir}{name}") });
+        }
+    }
+    for asset in &site.loose_assets {
+        jobs.push(Job::Copy { source: asset.source.clone(), dest: asset.output.clone() });
+    }
+    let statics = static_files(&site.root)?;
+    let shipped = |name: &str| statics.iter().any(|(_, dest)| dest == name);
+    if site.config.markdown.highlight_code && !shipped("syntax.css") {
+        jobs.push(Job::SyntaxCss);
+    }
+    for (name, text) in THEME_STATIC {
+        if !shipped(name) {
+            jobs.push(Job::ThemeFile { name, text });
+        }
+    }
+    jobs.extend(statics.into_iter().map(|(source, dest)| Job::Copy { source, dest }));
+    Ok(jobs)
+}
+
+fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let dir = root.join(STATIC_DIR);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+        let entry = entry.map_err(|err| Error::in_file(STATIC_DIR, format!("could not read: {err}")))?;
+        if entry.file_type().is_file() {
+            let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
+            let dest = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            files.push((entry.into_path(), dest));
+        }
+    }
+    Ok(files)
+}
+
+fn section_paginate_by(site: &Site, section: &Section) -> usize {
+    section.source.front.paginate_by.unwrap_or(site.config.paginate_by)
+}
+
+/// Number of list pages for `items` at `per` a page (0: no pagination); at least one.
+pub fn pager_count(items: usize, per: usize) -> usize {
+    if per == 0 { 1 } else { items.div_ceil(per).max(1) }
+}
+
+/// The path of list page `pager` (0-based) of a list at `base`.
+pub fn pager_path(base: &str, pager: usize) -> String {
+    if pager == 0 { base.to_owned() } else { format!("{base}page/{}/", pager + 1) }
+}
+
+/// `/docs/blog/hello/` → `blog/hello/` (the base path removed).
+fn output_dir_of(site: &Site, path: &str) -> String {
+    path.strip_prefix(&site.config.base_path).unwrap_or(path).trim_start_matches('/').to_owned()
+}
+
+/// Template data that lists share, computed once per build.
+struct TemplateData<'s> {
+    site: &'s Site,
+    globals: Context,
+    /// Each page without its body, as lists show it.
+    listed: Vec<Value>,
+}
+
+impl<'s> TemplateData<'s> {
+    fn new(site: &'s Site) -> Self {
+        let listed: Vec<Value> = site.pages.par_iter().map(|page| page_value(site, page, false)).collect();
+        let mut recent: Vec<usize> = (0..site.pages.len()).filter(|&i| site.pages[i].source.date.is_some()).collect();
+        recent.sort_by(|&a, &b| crate::site::compare_pages(&site.pages[a], &site.pages[b]));
+        let nav: Vec<Value> = site
+            .nav_sections()
+            .map(|s| json!({"title": s.title(&site.config), "path": s.source.path, "permalink": site.config.permalink(&s.source.path)}))
+            .collect();
+        let mut globals = Context::new();
+        globals.insert("config", &site.config);
+        globals.insert("nav", &nav);
+        globals.insert("recent_pages", &recent.iter().take(RECENT_PAGES).map(|&i| &listed[i]).collect::<Vec<_>>());
+        globals.insert("bengal_version", env!("CARGO_PKG_VERSION"));
+        TemplateData { site, globals, listed }
+    }
+
+    fn context(&self, current_path: &str) -> Context {
+        let mut context = self.globals.clone();
+        context.insert("current_path", current_path);
+        context
+    }
+
+    fn run(&self, job: &Job, templates: &Templates, staging: &Staging) -> Result<()> {
+        let site = self.site;
+        match job {
+            Job::Page(index) => {
+                let page = &site.pages[*index];
+                let template = page.source.front.template.as_deref().unwrap_or("page.html");
+                check_template(templates, template, &site.root.join(&page.source.file), page.source.body_line)
+                    .map_err(|err| Error { file: Some(page.source.file.clone()), ..err })?;
+                let mut context = self.context(&page.source.path);
+                context.insert("page", &page_value(site, page, true));
+                let html = templates.render(template, &context, &page.source.file)?;
+                staging.write(&format!("{}index.html", output_dir_of(site, &page.source.path)), html.as_bytes())
+            }
+            Job::SectionPager { section, pager } => self.section_pager(*section, *pager, templates, staging),
+            Job::Taxonomy(t) => {
+                let taxonomy = &site.taxonomies[*t];
+                let path = site.config.site_path(&format!("{}/", taxonomy.name));
+                let mut context = self.context(&path);
+                context.insert("taxonomy", &self.taxonomy_value(*t, true));
+                let html = templates.render("taxonomy.html", &context, Path::new(&path))?;
+                staging.write(&format!("{}index.html", output_dir_of(site, &path)), html.as_bytes())
+            }
+            Job::TermPager { taxonomy, term, pager } => {
+                let term_data = &site.taxonomies[*taxonomy].terms[*term];
+                let base = self.term_path(*taxonomy, *term);
+                let path = pager_path(&base, *pager);
+                let mut context = self.context(&path);
+                context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
+                context.insert("term", &self.term_value(*taxonomy, *term));
+                context.insert("paginator", &self.paginator(&term_data.pages, &base, *pager, site.config.paginate_by));
+                let html = templates.render("term.html", &context, Path::new(&path))?;
+                staging.write(&format!("{}index.html", output_dir_of(site, &path)), html.as_bytes())
+            }
+            Job::NotFound => {
+                let html = templates.render("404.html", &self.context(&site.config.site_path("404.html")), Path::new("404.html"))?;
+                staging.write("404.html", html.as_bytes())
+            }
+            Job::Feed => {
+                let xml = templates.render("atom.xml", &self.feed_context(), Path::new("atom.xml"))?;
+                staging.write("atom.xml", xml.as_bytes())
+            }
+            Job::Sitemap => {
+                let mut context = self.context(&site.config.site_path("sitemap.xml"));
+                context.insert("entries", &self.sitemap_entries());
+                let xml = templates.render("sitemap.xml", &context, Path::new("sitemap.xml"))?;
+                staging.write("sitemap.xml", xml.as_bytes())
+            }
+            Job::Robots => {
+                let sitemap = site.config.permalink(&site.config.site_path("sitemap.xml"));
+                staging.write("robots.txt", format!("User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n").as_bytes())
+            }
+            Job::SyntaxCss => staging.write("syntax.css", highlight::stylesheet().as_bytes()),
+            Job::ThemeFile { name, text } => staging.write(name, text.as_bytes()),
+            Job::Alias { page, from } => {
+                let target = &site.pages[*page].source.path;
+                let from = from.trim_start_matches('/');
+                let file = if from.ends_with(".html") {
+                    from.to_owned()
+                } else {
+                    format!("{}/index.html", from.trim_end_matches('/'))
+                };
+                staging.write(&file, redirect_page(target, &site.config.permalink(target)).as_bytes())
+            }
+            Job::Copy { source, dest } => staging.copy(source, dest),
+        }
+    }
+
+    fn section_pager(&self, index: usize, pager: usize, templates: &Templates, staging: &Staging) -> Result<()> {
+        let site = self.site;
+        let section = &site.sections[index];
+        let per = section_paginate_by(site, section);
+        let base = &section.source.path;
+        let path = pager_path(base, pager);
+        let is_root = index == 0;
+        let default_template = if is_root { "index.html" } else { "section.html" };
+        let template = section.source.front.template.as_deref().unwrap_or(default_template);
+        let file = section.source.file.clone().unwrap_or_else(|| PathBuf::from(format!("content/{}", section.source.dir)));
+        check_template(templates, template, &site.root.join(&file), section.source.body_line)
+            .map_err(|err| Error { file: Some(file.clone()), ..err })?;
+        let mut context = self.context(&path);
+        context.insert("section", &self.section_value(section, per == 0));
+        context.insert("paginator", &self.paginator(&section.pages, base, pager, per));
+        let html = templates.render(template, &context, &file)?;
+        staging.write(&format!("{}index.html", output_dir_of(site, &path)), html.as_bytes())
+    }
+
+    fn section_value(&self, section: &Section, with_pages: bool) -> Value {
+        let site = self.site;
+        let subsections: Vec<Value> = section
+            .subsections
+            .iter()
+            .map(|&i| {
+                let sub = &site.sections[i];
+                json!({
+                    "title": sub.title(&site.config),
+                    "path": sub.source.path,
+                    "permalink": site.config.permalink(&sub.source.path),
+                    "page_count": sub.pages.len(),
+                })
+            })
+            .collect();
+        // A paginated section lists its pages through `paginator` only, so that
+        // each of its list pages does not carry every page of the section.
+        let pages: Vec<&Value> = if with_pages { section.pages.iter().map(|&i| &self.listed[i]).collect() } else { Vec::new() };
+        json!({
+            "title": section.title(&site.config),
+            "description": section.source.front.description,
+            "content": section.rendered.html,
+            "path": section.source.path,
+            "permalink": site.config.permalink(&section.source.path),
+            "pages": pages,
+            "subsections": subsections,
+            "extra": section.source.front.extra,
+        })
+    }
+
+    fn paginator(&self, pages: &[usize], base: &str, pager: usize, per: usize) -> Value {
+        let number_pagers = pager_count(pages.len(), per);
+        let shown: Vec<&Value> = match per {
+            0 => pages.iter().map(|&i| &self.listed[i]).collect(),
+            per => pages.iter().skip(pager * per).take(per).map(|&i| &self.listed[i]).collect(),
+        };
+        json!({
+            "pages": shown,
+            "current_index": pager + 1,
+            "number_pagers": number_pagers,
+            "first": base,
+            "last": pager_path(base, number_pagers - 1),
+            "previous": (pager > 0).then(|| pager_path(base, pager - 1)),
+            "next": (pager + 1 < number_pagers).then(|| pager_path(base, pager + 1)),
+            "total_pages": pages.len(),
+        })
+    }
+
+    fn term_path(&self, taxonomy: usize, term: usize) -> String {
+        let taxonomy = &self.site.taxonomies[taxonomy];
+        self.site.config.site_path(&format!("{}/{}/", taxonomy.name, taxonomy.terms[term].slug))
+    }
+
+    fn term_value(&self, taxonomy: usize, term: usize) -> Value {
+        let data = &self.site.taxonomies[taxonomy].terms[term];
+        let path = self.term_path(taxonomy, term);
+        json!({
+            "name": data.name,
+            "slug": data.slug,
+            "permalink": self.site.config.permalink(&path),
+            "path": path,
+            "page_count": data.pages.len(),
+            "pages": data.pages.iter().map(|&i| &self.listed[i]).collect::<Vec<_>>(),
+        })
+    }
+
+    fn taxonomy_value(&self, index: usize, with_terms: bool) -> Value {
+        let taxonomy = &self.site.taxonomies[index];
+        let path = self.site.config.site_path(&format!("{}/", taxonomy.name));
+        let terms: Vec<Value> =
+            if with_terms { (0..taxonomy.terms.len()).map(|term| self.term_value(index, term)).collect() } else { Vec::new() };
+        json!({
+            "name": taxonomy.name,
+            "permalink": self.site.config.permalink(&path),
+            "path": path,
+            "terms": terms,
+        })
+    }
+
+    fn feed_context(&self) -> Context {
+        let site = self.site;
+        let mut dated: Vec<&Page> = site.pages.iter().filter(|p| p.source.date.is_some()).collect();
+        dated.sort_by(|a, b| crate::site::compare_pages(a, b));
+        let entries: Vec<Value> = dated
+            .iter()
+            .take(FEED_ENTRIES)
+            .map(|page| {
+                let published = page.source.date.as_ref().map(|d| d.rfc3339());
+                let updated = page.source.updated.as_ref().map(|d| d.rfc3339()).or_else(|| published.clone());
+                json!({"page": page_value(site, page, true), "published": published, "updated": updated})
+            })
+            .collect();
+        let last_updated = dated
+            .iter()
+            .filter_map(|p| p.source.updated.as_ref().or(p.source.date.as_ref()))
+            .max()
+            .map(|d| d.rfc3339())
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
+        let mut context = self.context(&site.config.site_path("atom.xml"));
+        context.insert("feed_url", &site.config.permalink(&site.config.site_path("atom.xml")));
+        context.insert("last_updated", &last_updated);
+        context.insert("entries", &entries);
+        context
+    }
+
+    fn sitemap_entries(&self) -> Vec<Value> {
+        let site = self.site;
+        let config = &site.config;
+        let mut entries: Vec<Value> = site
+            .sections
+            .iter()
+            .map(|s| json!({"permalink": config.permalink(&s.source.path), "updated": null}))
+            .collect();
+        entries.extend(site.pages.iter().map(|page| {
+            let updated = page.source.updated.as_ref().or(page.source.date.as_ref()).map(|d| d.rfc3339());
+            json!({"permalink": config.permalink(&page.source.path), "updated": updated})
+        }));
+        for (t, taxonomy) in site.taxonomies.iter().enumerate() {
+            let path = config.site_path(&format!("{}/", taxonomy.name));
+            entries.push(json!({"permalink": config.permalink(&path), "updated": null}));
+            for term in 0..taxonomy.terms.len() {
+                entries.push(json!({"permalink": config.permalink(&self.term_path(t, term)), "updated": null}));
+            }
+        }
+        entries
+    }
+}
+
+/// A page as templates see it; lists leave out `content` and `toc`.
+fn page_value(site: &Site, page: &Page, full: bool) -> Value {
+    let source = &page.source;
+    let rendered = &page.rendered;
+    let assets: Vec<String> = source
+        .assets
+        .iter()
+        .filter_map(|a| a.file_name().map(|n| format!("{}{}", source.path, n.to_string_lossy())))
+        .collect();
+    let slug = source.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    let section_path = site.config.site_path(&crate::content::dir_url(&source.section_dir));
+    let mut value = json!({
+        "title": page_title(page),
+        "description": source.front.description,
+        "date": source.date.as_ref().map(|d| &d.text),
+        "updated": source.updated.as_ref().map(|d| &d.text),
+        "draft": source.front.draft,
+        "weight": source.front.weight,
+        "slug": slug,
+        "path": source.path,
+        "permalink": site.config.permalink(&source.path),
+        "summary": rendered.summary,
+        "word_count": rendered.word_count,
+        "reading_time": rendered.reading_time(),
+        "taxonomies": source.terms,
+        "extra": source.front.extra,
+        "assets": assets,
+        "section_path": section_path,
+    });
+    if full && let Some(object) = value.as_object_mut() {
+        object.insert("content".into(), Value::String(rendered.html.clone()));
+        object.insert("toc".into(), json!(rendered.toc));
+    }
+    value
+}
+
+fn check_template(templates: &Templates, name: &str, file: &Path, body_line: usize) -> Result<()> {
+    if templates.has(name) {
+        return Ok(());
+    }
+    // The front matter ends where the body starts; find the `template` key in it.
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let front: String = text.lines().take(body_line.saturating_sub(1)).collect::<Vec<_>>().join("\n");
+    Err(Error::in_file(file, format!("template `{name}` does not exist"))
+        .at_line(find_key_line(&front, "template"))
+        .with_hint(format!("add templates/{name}, or remove the `template` key to use the default")))
+}
+
+fn redirect_page(path: &str, permalink: &str) -> String {
+    let path = escape_html(path);
+    let permalink = escape_html(permalink);
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting…</title>\
+<link rel=\"canonical\" href=\"{permalink}\"><meta http-equiv=\"refresh\" content=\"0; url={path}\"></head>\
+<body><p>This page has moved to <a href=\"{path}\">{permalink}</a>.</p></body></html>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination_counts_and_paths() {
+        assert_eq!(pager_count(0, 5), 1);
+        assert_eq!(pager_count(5, 5), 1);
+        assert_eq!(pager_count(6, 5), 2);
+        assert_eq!(pager_count(100, 0), 1);
+        assert_eq!(pager_path("/blog/", 0), "/blog/");
+        assert_eq!(pager_path("/blog/", 2), "/blog/page/3/");
+    }
+
+    #[test]
+    fn redirect_is_escaped() {
+        let html = redirect_page("/a/\"b/", "https://x.org/a/");
+        assert!(html.contains("url=/a/&quot;b/"));
+    }
+}

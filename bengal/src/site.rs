@@ -1,0 +1,378 @@
+//! The site as data: content rendered to HTML and assembled into sections,
+//! taxonomies and pagination, ready for templates. [`Site::build`] runs the
+//! whole pipeline and writes the output.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::content::{self, LooseAsset, SourcePage, SourceSection};
+use crate::error::{Error, Result};
+use crate::highlight::Highlighter;
+use crate::markdown::{Rendered, Renderer};
+use crate::output::Staging;
+use crate::render;
+use crate::templates::Templates;
+
+/// What a build is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The site root (where `bengal.toml` is).
+    pub root: PathBuf,
+    /// Include pages marked `draft = true`.
+    pub drafts: bool,
+    /// Write here instead of the configured `output_dir`.
+    pub output: Option<PathBuf>,
+    /// Use this instead of the configured `base_url` (the dev server's own URL).
+    pub base_url: Option<String>,
+}
+
+/// What a finished build produced, for the one-line summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSummary {
+    /// Pages rendered (not counting list, taxonomy and alias pages).
+    pub pages: usize,
+    /// Sections rendered.
+    pub sections: usize,
+    /// Files copied: `static/`, co-located and loose assets.
+    pub assets: usize,
+    /// Where the output went.
+    pub output: PathBuf,
+    /// Wall time of the whole build.
+    pub elapsed: Duration,
+}
+
+/// A page with its body rendered.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// As read from disk.
+    pub source: SourcePage,
+    /// Body as HTML.
+    pub rendered: Rendered,
+}
+
+/// A section with its body rendered and its members listed.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// As read from disk.
+    pub source: SourceSection,
+    /// Body as HTML.
+    pub rendered: Rendered,
+    /// Indices into [`Site::pages`], in display order.
+    pub pages: Vec<usize>,
+    /// Indices into [`Site::sections`] of direct subsections, by weight then title.
+    pub subsections: Vec<usize>,
+}
+
+impl Section {
+    /// The title: front matter, else the directory name.
+    pub fn title(&self, config: &Config) -> String {
+        if let Some(title) = &self.source.front.title {
+            return title.clone();
+        }
+        match self.source.dir.rsplit('/').next() {
+            Some(name) if !name.is_empty() => title_case(name),
+            _ => config.title.clone(),
+        }
+    }
+}
+
+/// A taxonomy such as `tags`, with its terms.
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    /// The taxonomy's name, e.g. `tags`.
+    pub name: String,
+    /// Its terms, ordered by slug.
+    pub terms: Vec<Term>,
+}
+
+/// One term of a taxonomy, e.g. the tag `rust`.
+#[derive(Debug, Clone)]
+pub struct Term {
+    /// As first written in a page.
+    pub name: String,
+    /// URL segment.
+    pub slug: String,
+    /// Indices into [`Site::pages`], in display order.
+    pub pages: Vec<usize>,
+}
+
+/// A loaded site: everything templates need, nothing written yet.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The site root.
+    pub root: PathBuf,
+    /// Resolved configuration.
+    pub config: Config,
+    /// Every published page, ordered by content path.
+    pub pages: Vec<Page>,
+    /// Every section, the root first.
+    pub sections: Vec<Section>,
+    /// One entry per configured taxonomy.
+    pub taxonomies: Vec<Taxonomy>,
+    /// Non-Markdown files under `content/` outside bundles.
+    pub loose_assets: Vec<LooseAsset>,
+}
+
+impl Site {
+    /// Reads the configuration and content and renders every Markdown body.
+    pub fn load(options: &BuildOptions) -> Result<Site> {
+        let mut config = Config::load(&options.root)?;
+        if let Some(base_url) = &options.base_url {
+            config = config.with_base_url(base_url);
+        }
+        let content = content::load(&options.root, &config, options.drafts)?;
+        check_unique_paths(&content.pages, &content.sections)?;
+
+        let mut links: HashMap<String, String> = HashMap::new();
+        for page in &content.pages {
+            links.insert(page.content_path.clone(), page.path.clone());
+        }
+        for section in &content.sections {
+            let index = if section.dir.is_empty() { "_index.md".to_owned() } else { format!("{}/_index.md", section.dir) };
+            links.insert(index, section.path.clone());
+        }
+        let highlighter = Highlighter::default();
+        let resolve = |target: &str| links.get(target.trim_start_matches('/')).cloned();
+        let renderer = Renderer { options: &config.markdown, highlighter: &highlighter, resolve: &resolve };
+        let render_body = |file: &Path, body: &str, body_line: usize| {
+            renderer.render(body).map_err(|err| Error {
+                file: Some(file.to_path_buf()),
+                line: err.line.map(|line| line + body_line - 1),
+                ..err
+            })
+        };
+        let pages: Vec<Page> = content
+            .pages
+            .into_par_iter()
+            .map(|source| {
+                let rendered = render_body(&source.file, &source.body, source.body_line)?;
+                Ok(Page { source, rendered })
+            })
+            .collect::<Result<_>>()?;
+        let mut sections: Vec<Section> = content
+            .sections
+            .into_iter()
+            .map(|source| {
+                let rendered = match &source.file {
+                    Some(file) => render_body(file, &source.body, source.body_line)?,
+                    None => Rendered::default(),
+                };
+                Ok(Section { source, rendered, pages: Vec::new(), subsections: Vec::new() })
+            })
+            .collect::<Result<_>>()?;
+
+        let section_index: HashMap<String, usize> =
+            sections.iter().enumerate().map(|(i, s)| (s.source.dir.clone(), i)).collect();
+        for (index, page) in pages.iter().enumerate() {
+            if let Some(&section) = section_index.get(&page.source.section_dir) {
+                sections[section].pages.push(index);
+            }
+        }
+        for index in 1..sections.len() {
+            let parent = parent_dir(&sections[index].source.dir);
+            if let Some(&parent) = section_index.get(parent) {
+                sections[parent].subsections.push(index);
+            }
+        }
+        for index in 0..sections.len() {
+            let mut members = std::mem::take(&mut sections[index].pages);
+            members.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
+            let mut subsections = std::mem::take(&mut sections[index].subsections);
+            subsections.sort_by(|&a, &b| compare_sections(&sections[a], &sections[b], &config));
+            sections[index].pages = members;
+            sections[index].subsections = subsections;
+        }
+        let taxonomies = collect_taxonomies(&config, &pages);
+        Ok(Site {
+            root: options.root.clone(),
+            config,
+            pages,
+            sections,
+            taxonomies,
+            loose_assets: content.loose_assets,
+        })
+    }
+
+    /// Runs the whole pipeline: load, render, write to staging, swap.
+    ///
+    /// `progress` is told `(done, total)` as output files are written. A failed
+    /// build leaves the previous output untouched.
+    pub fn build(options: &BuildOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<BuildSummary> {
+        let started = Instant::now();
+        let site = Site::load(options)?;
+        let templates = Templates::load(&options.root, &site.config)?;
+        let output = site.output_dir(options.output.as_deref());
+        let staging = Staging::create(&options.root, &output)?;
+        let counts = render::write_site(&site, &templates, &staging, progress)?;
+        staging.commit()?;
+        Ok(BuildSummary {
+            pages: site.pages.len(),
+            sections: site.sections.len(),
+            assets: counts.assets,
+            output,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// The output directory: `override_dir` or the configured one, relative to the root.
+    pub fn output_dir(&self, override_dir: Option<&Path>) -> PathBuf {
+        let dir = override_dir.unwrap_or(&self.config.output_dir);
+        if dir.is_absolute() { dir.to_path_buf() } else { self.root.join(dir) }
+    }
+
+    /// The root section (`content/_index.md`).
+    pub fn root_section(&self) -> &Section {
+        &self.sections[0]
+    }
+
+    /// Top-level sections, by weight then title.
+    pub fn nav_sections(&self) -> impl Iterator<Item = &Section> {
+        self.root_section().subsections.iter().map(|&i| &self.sections[i])
+    }
+}
+
+/// Pages list newest first; undated pages after dated ones, then by weight
+/// (lightest first), then by title.
+pub fn compare_pages(a: &Page, b: &Page) -> Ordering {
+    let by_date = match (&a.source.date, &b.source.date) {
+        (Some(x), Some(y)) => y.at.cmp(&x.at),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    };
+    by_date
+        .then_with(|| weight_order(a.source.front.weight, b.source.front.weight))
+        .then_with(|| page_title(a).cmp(&page_title(b)))
+        .then_with(|| a.source.content_path.cmp(&b.source.content_path))
+}
+
+fn compare_sections(a: &Section, b: &Section, config: &Config) -> Ordering {
+    weight_order(a.source.front.weight, b.source.front.weight).then_with(|| a.title(config).cmp(&b.title(config)))
+}
+
+fn weight_order(a: Option<i64>, b: Option<i64>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// The title of a page: front matter, else its file name.
+pub fn page_title(page: &Page) -> String {
+    if let Some(title) = &page.source.front.title {
+        return title.clone();
+    }
+    let trimmed = page.source.content_path.trim_end_matches("/index.md").trim_end_matches(".md");
+    title_case(trimmed.rsplit('/').next().unwrap_or(trimmed))
+}
+
+/// `release-notes` → `Release notes`.
+fn title_case(name: &str) -> String {
+    let words = name.replace(['-', '_'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn parent_dir(dir: &str) -> &str {
+    dir.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+fn check_unique_paths(pages: &[SourcePage], sections: &[SourceSection]) -> Result<()> {
+    let mut seen: HashMap<&str, &Path> = HashMap::new();
+    let owners = sections
+        .iter()
+        .filter_map(|s| s.file.as_deref().map(|file| (s.path.as_str(), file)))
+        .chain(pages.iter().map(|p| (p.path.as_str(), p.file.as_path())));
+    for (path, file) in owners {
+        if let Some(first) = seen.insert(path, file) {
+            return Err(Error::in_file(file, format!("has the same URL {path} as {}", first.display()))
+                .with_hint("give one of them another `slug` in its front matter, or rename it"));
+        }
+    }
+    Ok(())
+}
+
+fn collect_taxonomies(config: &Config, pages: &[Page]) -> Vec<Taxonomy> {
+    config
+        .taxonomies
+        .iter()
+        .map(|name| {
+            let mut terms: BTreeMap<String, Term> = BTreeMap::new();
+            for (index, page) in pages.iter().enumerate() {
+                for term in page.source.terms.get(name).into_iter().flatten() {
+                    let slug = slug::slugify(term);
+                    let entry = terms.entry(slug.clone()).or_insert_with(|| Term {
+                        name: term.clone(),
+                        slug,
+                        pages: Vec::new(),
+                    });
+                    if entry.pages.last() != Some(&index) {
+                        entry.pages.push(index);
+                    }
+                }
+            }
+            let mut terms: Vec<Term> = terms.into_values().collect();
+            for term in &mut terms {
+                term.pages.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
+            }
+            Taxonomy { name: name.clone(), terms }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontmatter::{PageDate, PageFront};
+
+    fn page(path: &str, title: &str, date: Option<&str>, weight: Option<i64>) -> Page {
+        Page {
+            source: SourcePage {
+                file: PathBuf::from(path),
+                content_path: path.to_owned(),
+                section_dir: String::new(),
+                front: PageFront { title: Some(title.to_owned()), weight, ..PageFront::default() },
+                terms: Default::default(),
+                date: date.and_then(PageDate::parse),
+                updated: None,
+                body: String::new(),
+                body_line: 1,
+                path: format!("/{path}/"),
+                assets: Vec::new(),
+            },
+            rendered: Rendered::default(),
+        }
+    }
+
+    #[test]
+    fn pages_sort_by_date_then_weight_then_title() {
+        let mut pages = [
+            page("a", "Zebra", None, Some(2)),
+            page("b", "Apple", None, Some(2)),
+            page("c", "Old", Some("2023-01-01"), None),
+            page("d", "New", Some("2024-01-01"), None),
+            page("e", "First", None, Some(1)),
+            page("f", "Unweighted", None, None),
+        ];
+        pages.sort_by(compare_pages);
+        let titles: Vec<_> = pages.iter().map(page_title).collect();
+        assert_eq!(titles, ["New", "Old", "First", "Apple", "Zebra", "Unweighted"]);
+    }
+
+    #[test]
+    fn titles_default_to_file_names() {
+        let mut p = page("blog/release-notes.md", "", None, None);
+        p.source.front.title = None;
+        assert_eq!(page_title(&p), "Release notes");
+    }
+}

@@ -1,0 +1,210 @@
+//! Tera templates: the site's `templates/` layered over the built-in theme.
+//!
+//! A site may replace any single theme template; since both live in one Tera
+//! instance under the same names, `{% extends "base.html" %}` finds the site's
+//! `base.html` first and the theme's otherwise.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::format::{Item, StrftimeItems};
+use tera::{Context, Tera, Value};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::frontmatter::PageDate;
+
+/// The site's template directory, relative to its root.
+pub const TEMPLATES_DIR: &str = "templates";
+
+/// Templates of the built-in theme, embedded in the binary.
+const THEME_TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../theme/templates/base.html")),
+    ("macros.html", include_str!("../theme/templates/macros.html")),
+    ("index.html", include_str!("../theme/templates/index.html")),
+    ("section.html", include_str!("../theme/templates/section.html")),
+    ("page.html", include_str!("../theme/templates/page.html")),
+    ("taxonomy.html", include_str!("../theme/templates/taxonomy.html")),
+    ("term.html", include_str!("../theme/templates/term.html")),
+    ("404.html", include_str!("../theme/templates/404.html")),
+    ("atom.xml", include_str!("../theme/templates/atom.xml")),
+    ("sitemap.xml", include_str!("../theme/templates/sitemap.xml")),
+];
+
+/// Static files of the built-in theme, written unless the site ships its own.
+pub const THEME_STATIC: &[(&str, &str)] = &[("theme.css", include_str!("../theme/static/theme.css"))];
+
+/// Where a template came from, for error messages.
+#[derive(Debug, Clone)]
+enum Origin {
+    Theme,
+    Site(PathBuf),
+}
+
+/// The loaded templates of one site.
+pub struct Templates {
+    tera: Tera,
+    origins: HashMap<String, Origin>,
+}
+
+impl Templates {
+    /// Loads the theme, then the site's `templates/` over it.
+    pub fn load(root: &Path, config: &Config) -> Result<Templates> {
+        let mut sources: BTreeMap<String, (String, Origin)> = THEME_TEMPLATES
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), ((*text).to_owned(), Origin::Theme)))
+            .collect();
+        let dir = root.join(TEMPLATES_DIR);
+        if dir.is_dir() {
+            for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+                let entry = entry.map_err(|err| Error::in_file(TEMPLATES_DIR, format!("could not read: {err}")))?;
+                if !entry.file_type().is_file() || entry.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
+                let name = entry
+                    .path()
+                    .strip_prefix(&dir)
+                    .unwrap_or(entry.path())
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let text = std::fs::read_to_string(entry.path()).map_err(|err| Error::io(&relative, "read it", err))?;
+                // Parse alone first, so a syntax error names its own file and line.
+                tera::Template::new(&name, None, &text).map_err(|err| template_error(&relative, &err))?;
+                sources.insert(name, (text, Origin::Site(relative)));
+            }
+        }
+        let origins = sources.iter().map(|(name, (_, origin))| (name.clone(), origin.clone())).collect();
+        let mut tera = Tera::default();
+        tera.add_raw_templates(sources.iter().map(|(name, (text, _))| (name.as_str(), text.as_str())))
+            .map_err(|err| template_error(Path::new(TEMPLATES_DIR), &err))?;
+        register_helpers(&mut tera, config);
+        Ok(Templates { tera, origins })
+    }
+
+    /// Whether a template of that name exists (in the site or the theme).
+    pub fn has(&self, name: &str) -> bool {
+        self.origins.contains_key(name)
+    }
+
+    /// Renders template `name`; `what` names the page being rendered for errors.
+    pub fn render(&self, name: &str, context: &Context, what: &Path) -> Result<String> {
+        self.tera.render(name, context).map_err(|err| {
+            let file = match self.origins.get(name) {
+                Some(Origin::Site(path)) => path.clone(),
+                _ => PathBuf::from(format!("(built-in theme) {name}")),
+            };
+            Error::in_file(file, format!("{} (rendering {})", error_chain(&err), what.display()))
+                .with_hint("fix the template; variables available to templates are listed in Bengal's bengal/theme/CONTEXT.md")
+        })
+    }
+}
+
+/// Tera's errors nest the useful part in their sources; join them into one line
+/// and pick the line number out of a parse error's ` --> line:col`.
+fn template_error(file: &Path, err: &tera::Error) -> Error {
+    let message = error_chain(err);
+    let line = message
+        .split_once("--> ")
+        .and_then(|(_, rest)| rest.split(':').next())
+        .and_then(|n| n.trim().parse().ok());
+    Error::in_file(file, message).at_line(line).with_hint("fix the template syntax on that line")
+}
+
+fn error_chain(err: &tera::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        parts.push(inner.to_string());
+        source = inner.source();
+    }
+    parts
+        .iter()
+        .flat_map(|part| part.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && *line != "|" && !line.chars().all(|c| c == '|' || c == '^' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn register_helpers(tera: &mut Tera, config: &Config) {
+    let base = config.clone();
+    tera.register_function("get_url", move |args: &HashMap<String, Value>| {
+        let path = string_arg(args, "path", "get_url")?;
+        Ok(Value::String(base.site_path(path)))
+    });
+    let base = config.clone();
+    tera.register_function("get_taxonomy_url", move |args: &HashMap<String, Value>| {
+        let kind = string_arg(args, "kind", "get_taxonomy_url")?;
+        let name = string_arg(args, "name", "get_taxonomy_url")?;
+        if !base.taxonomies.iter().any(|t| t == kind) {
+            return Err(format!("get_taxonomy_url: `{kind}` is not a taxonomy of this site (bengal.toml `taxonomies`)").into());
+        }
+        Ok(Value::String(base.site_path(&format!("{kind}/{}/", slug::slugify(name)))))
+    });
+    tera.register_filter("slugify", |value: &Value, _: &HashMap<String, Value>| {
+        let text = value.as_str().ok_or("slugify: expects a string")?;
+        Ok(Value::String(slug::slugify(text)))
+    });
+    tera.register_filter("date", |value: &Value, args: &HashMap<String, Value>| {
+        let text = value.as_str().ok_or("date: expects a date text such as 2024-03-01")?;
+        let format = args.get("format").and_then(Value::as_str).unwrap_or("%Y-%m-%d");
+        let date = PageDate::parse(text).ok_or_else(|| format!("date: {text:?} is not a date"))?;
+        let items: Vec<Item> = StrftimeItems::new(format).collect();
+        if items.contains(&Item::Error) {
+            return Err(format!("date: {format:?} is not a valid strftime format").into());
+        }
+        Ok(Value::String(date.at.format_with_items(items.into_iter()).to_string()))
+    });
+}
+
+fn string_arg<'a>(args: &'a HashMap<String, Value>, key: &str, function: &str) -> tera::Result<&'a str> {
+    args.get(key).and_then(Value::as_str).ok_or_else(|| format!("{function}: missing text argument `{key}`").into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(TEMPLATES_DIR).join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn site_template_overrides_theme_and_extends_it() {
+        let dir = site_with(&[("page.html", "{% extends \"base.html\" %}{% block content %}MINE{% endblock %}")]);
+        let config = Config::parse("").unwrap();
+        let templates = Templates::load(dir.path(), &config).unwrap();
+        assert!(matches!(templates.origins["page.html"], Origin::Site(_)));
+        assert!(matches!(templates.origins["base.html"], Origin::Theme));
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let dir = site_with(&[("page.html", "<p>\n\n{{ page.title </p>\n")]);
+        let config = Config::parse("").unwrap();
+        let err = Templates::load(dir.path(), &config).err().unwrap();
+        assert_eq!(err.file.as_deref(), Some(Path::new("templates/page.html")));
+        assert_eq!(err.line, Some(3), "{err:?}");
+    }
+
+    #[test]
+    fn helpers_build_paths_and_dates() {
+        let dir = site_with(&[(
+            "t.html",
+            "{{ get_url(path='a.css') }}|{{ get_taxonomy_url(kind='tags', name='Rust Lang') }}|{{ '2024-03-01' | date(format='%B %e, %Y') }}",
+        )]);
+        let config = Config::parse("base_url = \"https://x.org/docs/\"").unwrap();
+        let templates = Templates::load(dir.path(), &config).unwrap();
+        let out = templates.render("t.html", &Context::new(), Path::new("t")).unwrap();
+        assert_eq!(out, "/docs/a.css|/docs/tags/rust-lang/|March  1, 2024");
+    }
+}

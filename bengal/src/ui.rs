@@ -1,0 +1,94 @@
+//! Everything the binary prints: colour only on a terminal and never with
+//! `NO_COLOR` (anstream decides), a progress bar only on a terminal and only
+//! once a build has run longer than a moment.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anstream::{eprintln, println};
+use anstyle::{AnsiColor, Style};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const HINT: Style = AnsiColor::Cyan.on_default().bold();
+const SUCCESS: Style = AnsiColor::Green.on_default().bold();
+
+/// How long a build runs before a progress bar is worth drawing.
+const PROGRESS_AFTER: Duration = Duration::from_millis(300);
+
+/// Output settings from the global flags.
+pub struct Ui {
+    quiet: bool,
+    verbose: bool,
+}
+
+impl Ui {
+    pub fn new(quiet: bool, verbose: bool) -> Self {
+        Ui { quiet, verbose }
+    }
+
+    pub fn error(&self, err: &bengal::Error) {
+        eprintln!("{ERROR}error:{ERROR:#} {err}");
+        if let Some(hint) = &err.hint {
+            eprintln!("  {HINT}help:{HINT:#} {hint}");
+        }
+    }
+
+    pub fn success(&self, message: &str) {
+        if !self.quiet {
+            println!("{SUCCESS}✓{SUCCESS:#} {message}");
+        }
+    }
+
+    pub fn info(&self, message: &str) {
+        if !self.quiet {
+            println!("  {message}");
+        }
+    }
+
+    #[allow(dead_code, reason = "used by serve and cleanup")]
+    pub fn verbose(&self, message: &str) {
+        if self.verbose {
+            println!("  {message}");
+        }
+    }
+
+    /// `path` relative to the working directory when it is below it.
+    pub fn display_path(&self, path: &Path) -> String {
+        let cwd = std::env::current_dir().ok();
+        let shown = cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
+        format!("{}/", shown.display().to_string().trim_end_matches('/'))
+    }
+
+    pub fn progress(&self, label: &'static str) -> Progress {
+        let enabled = !self.quiet && std::io::stderr().is_terminal();
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(label);
+        Progress { bar, enabled, started: Instant::now() }
+    }
+}
+
+/// A progress bar that stays hidden for quick builds.
+pub struct Progress {
+    bar: ProgressBar,
+    enabled: bool,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn update(&self, done: usize, total: usize) {
+        if self.enabled && self.bar.is_hidden() && self.started.elapsed() > PROGRESS_AFTER {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
