@@ -140,7 +140,9 @@ pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: &[Str
         }
         Format::Yaml => serde_norway::from_str::<serde_json::Value>(split.front).map_err(|err| {
             let line = err.location().map(|at| to_file_line(at.line()));
-            Error::new(format!("invalid YAML front matter: {err}"))
+            let text = err.to_string();
+            let message = text.split(" at line ").next().unwrap_or(&text);
+            Error::new(format!("invalid YAML front matter: {message}"))
                 .at_line(line)
                 .with_hint("fix the YAML on that line (`key: value`, lists as `[a, b]`)")
         })?,

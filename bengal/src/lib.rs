@@ -21,6 +21,7 @@ pub mod content;
 pub mod error;
 pub mod frontmatter;
 pub mod highlight;
+pub mod html;
 pub mod markdown;
 pub mod output;
 pub mod render;

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::config::MarkdownConfig;
 use crate::error::{Error, Result, line_of_offset};
-use crate::highlight::{Highlighter, escape_html};
+use crate::highlight::Highlighter;
+use crate::html::escape_html;
 
 /// The summary marker: everything before it is the page's summary.
 pub const MORE_MARKER: &str = "<!-- more -->";

@@ -11,7 +11,8 @@ use tera::Context;
 
 use crate::config::find_key_line;
 use crate::error::{Error, Result};
-use crate::highlight::{self, escape_html};
+use crate::highlight;
+use crate::html::escape_html;
 use crate::output::Staging;
 use crate::site::{Page, Section, Site, page_title};
 use crate::templates::{THEME_STATIC, Templates};

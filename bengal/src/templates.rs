@@ -80,6 +80,7 @@ impl Templates {
         let mut tera = Tera::default();
         tera.add_raw_templates(sources.iter().map(|(name, (text, _))| (name.as_str(), text.as_str())))
             .map_err(|err| template_error(Path::new(TEMPLATES_DIR), &err))?;
+        tera.set_escape_fn(crate::html::escape_html);
         register_helpers(&mut tera, config);
         Ok(Templates { tera, origins })
     }
@@ -102,14 +103,18 @@ impl Templates {
     }
 }
 
-/// Tera's errors nest the useful part in their sources; join them into one line
-/// and pick the line number out of a parse error's ` --> line:col`.
+/// Tera's errors nest the useful part in their sources; a parse error is
+/// pest's drawing (` --> line:col`, the source line, `= expected …`), which is
+/// reduced to its line, column and expectation.
 fn template_error(file: &Path, err: &tera::Error) -> Error {
-    let message = error_chain(err);
-    let line = message
-        .split_once("--> ")
-        .and_then(|(_, rest)| rest.split(':').next())
-        .and_then(|n| n.trim().parse().ok());
+    let chain = error_chain(err);
+    let position = chain.split_once("--> ").and_then(|(_, rest)| rest.split_whitespace().next());
+    let line = position.and_then(|p| p.split(':').next()).and_then(|n| n.parse().ok());
+    let column = position.and_then(|p| p.split(':').nth(1));
+    let message = match (chain.split_once("= "), column) {
+        (Some((_, expected)), Some(column)) => format!("syntax error at column {column}: {}", expected.trim()),
+        _ => chain,
+    };
     Error::in_file(file, message).at_line(line).with_hint("fix the template syntax on that line")
 }
 
