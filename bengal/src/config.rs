@@ -166,14 +166,15 @@ pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
 
 /// The 1-based line on which `key = …` is written, for errors found after parsing.
 pub(crate) fn find_key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|line| {
-        let line = line.trim_start();
-        line.strip_prefix(key).is_some_and(|rest| {
-            let rest = rest.trim_start();
-            rest.starts_with('=') || rest.starts_with(':')
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            line.strip_prefix(key).is_some_and(|rest| {
+                let rest = rest.trim_start();
+                rest.starts_with('=') || rest.starts_with(':')
+            })
         })
-    })
-    .map(|index| index + 1)
+        .map(|index| index + 1)
 }
 
 /// TOML values become JSON values for templates; dates become their text.
@@ -186,9 +187,7 @@ pub(crate) fn toml_to_json(value: toml::Value) -> serde_json::Value {
         toml::Value::Boolean(b) => Json::Bool(b),
         toml::Value::Datetime(d) => Json::String(d.to_string()),
         toml::Value::Array(items) => Json::Array(items.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(table) => {
-            Json::Object(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
-        }
+        toml::Value::Table(table) => Json::Object(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
     }
 }
 

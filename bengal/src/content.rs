@@ -227,7 +227,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
         let (parent, name) = dir.rsplit_once('/').unwrap_or(("", &dir));
         (parent.to_owned(), name.to_owned())
     };
-    let slug = front.slug.clone().map(|s| slug::slugify(s)).unwrap_or_else(|| slug::slugify(&stem));
+    let slug = front.slug.as_deref().map(slug::slugify).unwrap_or_else(|| slug::slugify(&stem));
     let path = config.site_path(&format!("{}{slug}/", dir_url(&section_dir)));
     Ok(Some(Parsed::Page(Box::new(SourcePage {
         file: display,

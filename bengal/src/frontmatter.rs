@@ -60,12 +60,7 @@ pub fn split(text: &str) -> Result<Split<'_>> {
     while offset < text.len() {
         let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
         if text[offset..end].trim_end() == format.delimiter() {
-            return Ok(Split {
-                front: &text[first_line_end..offset],
-                format,
-                body: &text[end..],
-                body_line: line + 1,
-            });
+            return Ok(Split { front: &text[first_line_end..offset], format, body: &text[end..], body_line: line + 1 });
         }
         offset = end;
         line += 1;

@@ -18,4 +18,3 @@ pub fn escape_html(text: &str) -> String {
     }
     out
 }
-

@@ -20,7 +20,9 @@ impl Staging {
     /// would swallow the site itself.
     pub fn create(root: &Path, output: &Path) -> Result<Staging> {
         let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-        let output_abs = absolute_lexical(output, &root_abs);
+        let cwd =
+            std::env::current_dir().map_err(|err| Error::io(Path::new("."), "read the working directory", err))?;
+        let output_abs = absolute_lexical(output, &cwd);
         if root_abs.starts_with(&output_abs) || output_abs.starts_with(root_abs.join("content")) {
             return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))
                 .with_hint("choose another `output_dir` in bengal.toml or another --output"));
@@ -30,7 +32,8 @@ impl Staging {
         std::fs::create_dir_all(&parent).map_err(|err| Error::io(&parent, "create the output's parent", err))?;
         let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
         if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|err| Error::io(&staging, "remove an old staging directory", err))?;
+            std::fs::remove_dir_all(&staging)
+                .map_err(|err| Error::io(&staging, "remove an old staging directory", err))?;
         }
         std::fs::create_dir(&staging).map_err(|err| Error::io(&staging, "create the staging directory", err))?;
         Ok(Staging { output: output_abs, staging, committed: false })
@@ -95,7 +98,7 @@ fn create_parent(path: &Path) -> Result<()> {
     }
 }
 
-/// `path` made absolute against `base` without touching the disk (the output
+/// `path` made absolute against `base` (the working directory) without touching the disk (the output
 /// may not exist yet), with `.` and `..` folded.
 fn absolute_lexical(path: &Path, base: &Path) -> PathBuf {
     let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
@@ -149,5 +152,6 @@ mod tests {
         assert!(Staging::create(dir.path(), dir.path()).is_err());
         assert!(Staging::create(dir.path(), &dir.path().join("content/x")).is_err());
         assert!(Staging::create(dir.path(), &dir.path().join("..")).is_err());
+        assert!(Staging::create(dir.path(), &dir.path().join("public/..")).is_err());
     }
 }

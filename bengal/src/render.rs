@@ -115,6 +115,9 @@ fn plan(site: &Site) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
+/// Files that keep a folder in git or are left by a desktop, never published.
+const IGNORED_STATIC: &[&str] = &[".gitkeep", ".gitignore", ".DS_Store", "Thumbs.db"];
+
 fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let dir = root.join(STATIC_DIR);
     if !dir.is_dir() {
@@ -123,7 +126,7 @@ fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
         let entry = entry.map_err(|err| Error::in_file(STATIC_DIR, format!("could not read: {err}")))?;
-        if entry.file_type().is_file() {
+        if entry.file_type().is_file() && !IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref()) {
             let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
             let dest = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             files.push((entry.into_path(), dest));
@@ -216,7 +219,11 @@ impl<'s> TemplateData<'s> {
                 staging.write(&format!("{}index.html", output_dir_of(site, &path)), html.as_bytes())
             }
             Job::NotFound => {
-                let html = templates.render("404.html", &self.context(&site.config.site_path("404.html")), Path::new("404.html"))?;
+                let html = templates.render(
+                    "404.html",
+                    &self.context(&site.config.site_path("404.html")),
+                    Path::new("404.html"),
+                )?;
                 staging.write("404.html", html.as_bytes())
             }
             Job::Feed => {
@@ -258,7 +265,8 @@ impl<'s> TemplateData<'s> {
         let is_root = index == 0;
         let default_template = if is_root { "index.html" } else { "section.html" };
         let template = section.source.front.template.as_deref().unwrap_or(default_template);
-        let file = section.source.file.clone().unwrap_or_else(|| PathBuf::from(format!("content/{}", section.source.dir)));
+        let file =
+            section.source.file.clone().unwrap_or_else(|| PathBuf::from(format!("content/{}", section.source.dir)));
         check_template(templates, template, &site.root.join(&file), section.source.body_line)
             .map_err(|err| Error { file: Some(file.clone()), ..err })?;
         let mut context = self.context(&path);
@@ -285,7 +293,8 @@ impl<'s> TemplateData<'s> {
             .collect();
         // A paginated section lists its pages through `paginator` only, so that
         // each of its list pages does not carry every page of the section.
-        let pages: Vec<&Value> = if with_pages { section.pages.iter().map(|&i| &self.listed[i]).collect() } else { Vec::new() };
+        let pages: Vec<&Value> =
+            if with_pages { section.pages.iter().map(|&i| &self.listed[i]).collect() } else { Vec::new() };
         json!({
             "title": section.title(&site.config),
             "description": section.source.front.description,
@@ -337,8 +346,11 @@ impl<'s> TemplateData<'s> {
     fn taxonomy_value(&self, index: usize, with_terms: bool) -> Value {
         let taxonomy = &self.site.taxonomies[index];
         let path = self.site.config.site_path(&format!("{}/", taxonomy.name));
-        let terms: Vec<Value> =
-            if with_terms { (0..taxonomy.terms.len()).map(|term| self.term_value(index, term)).collect() } else { Vec::new() };
+        let terms: Vec<Value> = if with_terms {
+            (0..taxonomy.terms.len()).map(|term| self.term_value(index, term)).collect()
+        } else {
+            Vec::new()
+        };
         json!({
             "name": taxonomy.name,
             "permalink": self.site.config.permalink(&path),

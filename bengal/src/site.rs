@@ -133,7 +133,8 @@ impl Site {
             links.insert(page.content_path.clone(), page.path.clone());
         }
         for section in &content.sections {
-            let index = if section.dir.is_empty() { "_index.md".to_owned() } else { format!("{}/_index.md", section.dir) };
+            let index =
+                if section.dir.is_empty() { "_index.md".to_owned() } else { format!("{}/_index.md", section.dir) };
             links.insert(index, section.path.clone());
         }
         let highlighter = Highlighter::default();
@@ -188,14 +189,7 @@ impl Site {
             sections[index].subsections = subsections;
         }
         let taxonomies = collect_taxonomies(&config, &pages);
-        Ok(Site {
-            root: options.root.clone(),
-            config,
-            pages,
-            sections,
-            taxonomies,
-            loose_assets: content.loose_assets,
-        })
+        Ok(Site { root: options.root.clone(), config, pages, sections, taxonomies, loose_assets: content.loose_assets })
     }
 
     /// Runs the whole pipeline: load, render, write to staging, swap.

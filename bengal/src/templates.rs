@@ -97,8 +97,9 @@ impl Templates {
                 Some(Origin::Site(path)) => path.clone(),
                 _ => PathBuf::from(format!("(built-in theme) {name}")),
             };
-            Error::in_file(file, format!("{} (rendering {})", error_chain(&err), what.display()))
-                .with_hint("fix the template; variables available to templates are listed in Bengal's bengal/theme/CONTEXT.md")
+            Error::in_file(file, format!("{} (rendering {})", error_chain(&err), what.display())).with_hint(
+                "fix the template; variables available to templates are listed in Bengal's bengal/theme/CONTEXT.md",
+            )
         })
     }
 }
@@ -145,7 +146,10 @@ fn register_helpers(tera: &mut Tera, config: &Config) {
         let kind = string_arg(args, "kind", "get_taxonomy_url")?;
         let name = string_arg(args, "name", "get_taxonomy_url")?;
         if !base.taxonomies.iter().any(|t| t == kind) {
-            return Err(format!("get_taxonomy_url: `{kind}` is not a taxonomy of this site (bengal.toml `taxonomies`)").into());
+            return Err(format!(
+                "get_taxonomy_url: `{kind}` is not a taxonomy of this site (bengal.toml `taxonomies`)"
+            )
+            .into());
         }
         Ok(Value::String(base.site_path(&format!("{kind}/{}/", slug::slugify(name)))))
     });

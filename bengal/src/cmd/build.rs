@@ -4,12 +4,8 @@ use crate::cli::BuildArgs;
 use crate::ui::Ui;
 
 pub fn run(args: &BuildArgs, ui: &Ui) -> Result<()> {
-    let options = BuildOptions {
-        root: args.root.clone(),
-        drafts: args.drafts,
-        output: args.output.clone(),
-        base_url: None,
-    };
+    let options =
+        BuildOptions { root: args.root.clone(), drafts: args.drafts, output: args.output.clone(), base_url: None };
     let progress = ui.progress("Building");
     let summary = Site::build(&options, &|done, total| progress.update(done, total));
     progress.finish();

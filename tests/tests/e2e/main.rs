@@ -1,0 +1,15 @@
+//! End-to-end tests of the real `bengal` binary.
+//!
+//! - `build`: the quickstart fixture builds, and what it writes.
+//! - `snapshots`: rendered HTML of a few quickstart pages (insta).
+//! - `broken`: each broken fixture fails with exit 1, naming file and line.
+//! - `new_site`: `bengal new site` and what it refuses.
+//! - `cli`: usage errors, flags, colour.
+
+mod util;
+
+mod broken;
+mod build;
+mod cli;
+mod new_site;
+mod snapshots;
