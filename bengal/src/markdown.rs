@@ -122,7 +122,7 @@ impl Renderer<'_> {
             Some(end) => Some(to_html(&events[..end])),
             None => first_paragraph(&events).map(to_html),
         };
-        Ok(Rendered { html: to_html(&events), summary, toc, word_count })
+        Ok(Rendered { html: to_html(&footnotes_last(events)), summary, toc, word_count })
     }
 
     fn resolve_link(&self, dest: &str) -> Option<String> {
@@ -206,6 +206,32 @@ fn first_paragraph<'e, 'a>(events: &'e [Event<'a>]) -> Option<&'e [Event<'a>]> {
     Some(&events[start..=start + end])
 }
 
+/// Moves footnote definitions, written wherever the author liked, to one
+/// `<section class="footnotes">` at the end, where readers expect them.
+fn footnotes_last(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    let mut body = Vec::with_capacity(events.len());
+    let mut notes = Vec::new();
+    let mut depth = 0usize;
+    for event in events {
+        match &event {
+            Event::Start(Tag::FootnoteDefinition(_)) => depth += 1,
+            Event::End(TagEnd::FootnoteDefinition) => {
+                depth -= 1;
+                notes.push(event);
+                continue;
+            }
+            _ => {}
+        }
+        if depth > 0 { notes.push(event) } else { body.push(event) }
+    }
+    if !notes.is_empty() {
+        body.push(Event::Html("<section class=\"footnotes\">\n".into()));
+        body.extend(notes);
+        body.push(Event::Html("</section>\n".into()));
+    }
+    body
+}
+
 fn to_html(events: &[Event<'_>]) -> String {
     let mut out = String::new();
     html::push_html(&mut out, events.iter().cloned());
@@ -266,6 +292,14 @@ mod tests {
         for needle in ["<table>", "<del>", "type=\"checkbox\"", "footnote", "\u{201c}quoted\u{201d}"] {
             assert!(out.html.contains(needle), "missing {needle}: {}", out.html);
         }
+    }
+
+    #[test]
+    fn footnotes_are_collected_at_the_end() {
+        let out = render("Text[^a].\n\n[^a]: The note.\n\nMore text.\n");
+        let notes = out.html.find("<section class=\"footnotes\">").expect("footnotes section");
+        assert!(out.html.find("More text.").unwrap() < notes, "{}", out.html);
+        assert!(out.html[notes..].contains("The note."));
     }
 
     #[test]

@@ -160,6 +160,8 @@ struct TemplateData<'s> {
     globals: Context,
     /// Each page without its body, as lists show it.
     listed: Vec<Value>,
+    /// Each page's section index and position in that section's list.
+    placement: Vec<Option<(usize, usize)>>,
 }
 
 impl<'s> TemplateData<'s> {
@@ -176,7 +178,29 @@ impl<'s> TemplateData<'s> {
         globals.insert("nav", &nav);
         globals.insert("recent_pages", &recent.iter().take(RECENT_PAGES).map(|&i| &listed[i]).collect::<Vec<_>>());
         globals.insert("bengal_version", env!("CARGO_PKG_VERSION"));
-        TemplateData { site, globals, listed }
+        let mut placement = vec![None; site.pages.len()];
+        for (section_index, section) in site.sections.iter().enumerate() {
+            for (position, &page) in section.pages.iter().enumerate() {
+                placement[page] = Some((section_index, position));
+            }
+        }
+        TemplateData { site, globals, listed, placement }
+    }
+
+    /// A page with its body, its section, and its neighbours in the section's list.
+    fn page_full(&self, index: usize) -> Value {
+        let site = self.site;
+        let mut value = page_value(site, &site.pages[index], true);
+        let link = |page: usize| json!({"title": page_title(&site.pages[page]), "path": site.pages[page].source.path});
+        if let (Some((section_index, position)), Some(object)) = (self.placement[index], value.as_object_mut()) {
+            let section = &site.sections[section_index];
+            object.insert("section".into(), json!({"title": section.title(&site.config), "path": section.source.path}));
+            let previous = position.checked_sub(1).map(|p| link(section.pages[p]));
+            let next = section.pages.get(position + 1).map(|&p| link(p));
+            object.insert("previous".into(), previous.unwrap_or(Value::Null));
+            object.insert("next".into(), next.unwrap_or(Value::Null));
+        }
+        value
     }
 
     fn context(&self, current_path: &str) -> Context {
@@ -194,7 +218,7 @@ impl<'s> TemplateData<'s> {
                 check_template(templates, template, &site.root.join(&page.source.file), page.source.body_line)
                     .map_err(|err| Error { file: Some(page.source.file.clone()), ..err })?;
                 let mut context = self.context(&page.source.path);
-                context.insert("page", &page_value(site, page, true));
+                context.insert("page", &self.page_full(*index));
                 let html = templates.render(template, &context, &page.source.file)?;
                 staging.write(&format!("{}index.html", output_dir_of(site, &page.source.path)), html.as_bytes())
             }
@@ -418,7 +442,6 @@ fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         .filter_map(|a| a.file_name().map(|n| format!("{}{}", source.path, n.to_string_lossy())))
         .collect();
     let slug = source.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-    let section_path = site.config.site_path(&crate::content::dir_url(&source.section_dir));
     let mut value = json!({
         "title": page_title(page),
         "description": source.front.description,
@@ -435,7 +458,6 @@ fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         "taxonomies": source.terms,
         "extra": source.front.extra,
         "assets": assets,
-        "section_path": section_path,
     });
     if full && let Some(object) = value.as_object_mut() {
         object.insert("content".into(), Value::String(rendered.html.clone()));
