@@ -1,105 +1,156 @@
-//! Writing output: everything goes to a staging directory beside the output,
-//! which replaces the previous output only once the whole build succeeded.
-//! A failed build therefore leaves the last good site untouched.
+//! Writing output in two steps, so that a failed build never touches the last
+//! good site and a reader (the dev server, a browser) never sees a torn file.
+//!
+//! 1. Everything is rendered into [`Artifact`]s in memory first; an error
+//!    there leaves the output as it was.
+//! 2. [`write_output`] then writes each artifact whose bytes changed through a
+//!    temporary file renamed over the old one (atomic per file), leaves
+//!    unchanged files alone (their mtimes and ETags stay), and removes files the
+//!    site no longer produces.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
-/// A staging directory that becomes the output on [`Staging::commit`] and is
-/// removed if dropped uncommitted (a failed build, an early `?`).
-#[derive(Debug)]
-pub struct Staging {
-    output: PathBuf,
-    staging: PathBuf,
-    committed: bool,
+/// One output file, relative to the output root (e.g. `blog/hello/index.html`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Artifact {
+    /// Rendered bytes.
+    Bytes {
+        /// Output path.
+        path: String,
+        /// Contents.
+        bytes: Vec<u8>,
+    },
+    /// A file copied as it is.
+    Copy {
+        /// Output path.
+        path: String,
+        /// Source file.
+        source: PathBuf,
+    },
 }
 
-impl Staging {
-    /// Prepares a fresh staging directory for `output`, refusing outputs that
-    /// would swallow the site itself.
-    pub fn create(root: &Path, output: &Path) -> Result<Staging> {
-        let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-        let cwd =
-            std::env::current_dir().map_err(|err| Error::io(Path::new("."), "read the working directory", err))?;
-        let output_abs = absolute_lexical(output, &cwd);
-        if root_abs.starts_with(&output_abs) || output_abs.starts_with(root_abs.join("content")) {
-            return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))
-                .with_hint("choose another `output_dir` in bengal.toml or another --output"));
-        }
-        let name = output_abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "public".into());
-        let parent = output_abs.parent().unwrap_or(&root_abs).to_path_buf();
-        std::fs::create_dir_all(&parent).map_err(|err| Error::io(&parent, "create the output's parent", err))?;
-        let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging)
-                .map_err(|err| Error::io(&staging, "remove an old staging directory", err))?;
-        }
-        std::fs::create_dir(&staging).map_err(|err| Error::io(&staging, "create the staging directory", err))?;
-        Ok(Staging { output: output_abs, staging, committed: false })
-    }
-
-    /// Writes `bytes` to `relative` (e.g. `blog/hello/index.html`) in staging.
-    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.path_of(relative)?;
-        create_parent(&path)?;
-        std::fs::write(&path, bytes).map_err(|err| Error::io(&path, "write it", err))
-    }
-
-    /// Copies `source` to `relative` in staging.
-    pub fn copy(&self, source: &Path, relative: &str) -> Result<()> {
-        let path = self.path_of(relative)?;
-        create_parent(&path)?;
-        std::fs::copy(source, &path).map(drop).map_err(|err| Error::io(source, "copy it to the output", err))
-    }
-
-    fn path_of(&self, relative: &str) -> Result<PathBuf> {
-        let relative = relative.trim_start_matches('/');
-        if relative.split('/').any(|part| part == "..") {
-            return Err(Error::new(format!("refusing to write outside the output directory: {relative}")));
-        }
-        Ok(self.staging.join(relative))
-    }
-
-    /// Replaces the output with the staging directory.
-    pub fn commit(mut self) -> Result<()> {
-        let retired = self.staging.with_file_name(format!(
-            ".{}.old-{}",
-            self.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            std::process::id()
-        ));
-        if self.output.exists() {
-            std::fs::rename(&self.output, &retired)
-                .map_err(|err| Error::io(&self.output, "move the previous output aside", err))?;
-        }
-        std::fs::rename(&self.staging, &self.output)
-            .map_err(|err| Error::io(&self.output, "move the new output in place", err))?;
-        self.committed = true;
-        if retired.exists() {
-            std::fs::remove_dir_all(&retired).map_err(|err| Error::io(&retired, "remove the previous output", err))?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            // Best effort: a leftover staging directory is removed by the next build.
-            let _ = std::fs::remove_dir_all(&self.staging);
+impl Artifact {
+    /// The output path, relative to the output root.
+    pub fn path(&self) -> &str {
+        match self {
+            Artifact::Bytes { path, .. } | Artifact::Copy { path, .. } => path,
         }
     }
 }
 
-fn create_parent(path: &Path) -> Result<()> {
-    match path.parent() {
-        Some(parent) => std::fs::create_dir_all(parent).map_err(|err| Error::io(parent, "create the directory", err)),
-        None => Ok(()),
-    }
+/// What [`write_output`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Paths written because they are new or their bytes changed, sorted.
+    pub changed: Vec<String>,
+    /// Files left as they were.
+    pub unchanged: usize,
+    /// Paths removed because the site no longer produces them, sorted.
+    pub removed: Vec<String>,
 }
 
-/// `path` made absolute against `base` (the working directory) without touching the disk (the output
-/// may not exist yet), with `.` and `..` folded.
+/// Refuses an output directory that would overwrite the site itself; returns
+/// it made absolute.
+pub fn check_output_dir(root: &Path, output: &Path) -> Result<PathBuf> {
+    let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
+    let cwd = std::env::current_dir().map_err(|err| Error::io(Path::new("."), "read the working directory", err))?;
+    let output_abs = absolute_lexical(output, &cwd);
+    if root_abs.starts_with(&output_abs)
+        || ["content", "templates", "static"].iter().any(|dir| output_abs.starts_with(root_abs.join(dir)))
+    {
+        return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))
+            .with_hint("choose another `output_dir` in bengal.toml or another --output"));
+    }
+    Ok(output_abs)
+}
+
+/// Makes `output` hold exactly `artifacts`.
+pub fn write_output(output: &Path, artifacts: &[Artifact]) -> Result<WriteReport> {
+    std::fs::create_dir_all(output).map_err(|err| Error::io(output, "create the output directory", err))?;
+    let mut wanted = HashSet::with_capacity(artifacts.len());
+    for artifact in artifacts {
+        let path = artifact.path();
+        if path.is_empty() || path.split('/').any(|part| part == ".." || part == ".") || path.starts_with('/') {
+            return Err(Error::new(format!("refusing to write outside the output directory: {path}")));
+        }
+        if !wanted.insert(path) {
+            return Err(Error::new(format!("two outputs would be written to {path}"))
+                .with_hint("a file in static/ or an alias has the same path as a page; rename one of them"));
+        }
+    }
+    let written: Vec<Option<String>> =
+        artifacts.par_iter().map(|artifact| write_if_changed(output, artifact)).collect::<Result<_>>()?;
+    let mut changed: Vec<String> = written.into_iter().flatten().collect();
+    changed.sort();
+    let removed = remove_stale(output, &wanted)?;
+    Ok(WriteReport { unchanged: artifacts.len() - changed.len(), changed, removed })
+}
+
+/// Writes one artifact unless the file already holds the same bytes; returns
+/// its path when written.
+fn write_if_changed(output: &Path, artifact: &Artifact) -> Result<Option<String>> {
+    let target = output.join(artifact.path());
+    let bytes = match artifact {
+        Artifact::Bytes { bytes, .. } => std::borrow::Cow::Borrowed(bytes.as_slice()),
+        Artifact::Copy { source, .. } => {
+            std::borrow::Cow::Owned(std::fs::read(source).map_err(|err| Error::io(source, "read it", err))?)
+        }
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(&target) {
+        if meta.is_file() && meta.len() == bytes.len() as u64 && std::fs::read(&target).is_ok_and(|old| old == *bytes) {
+            return Ok(None);
+        }
+        if meta.is_dir() {
+            std::fs::remove_dir_all(&target)
+                .map_err(|err| Error::io(&target, "replace a directory with a file", err))?;
+        }
+    }
+    let parent = target.parent().unwrap_or(output);
+    std::fs::create_dir_all(parent).map_err(|err| Error::io(parent, "create the directory", err))?;
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = parent.join(format!(".{name}.bengal-tmp"));
+    std::fs::write(&temp, &bytes).map_err(|err| Error::io(&temp, "write it", err))?;
+    std::fs::rename(&temp, &target).map_err(|err| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(&target, "move it in place", err)
+    })?;
+    Ok(Some(artifact.path().to_owned()))
+}
+
+/// Removes files under `output` that are not `wanted`, then empty directories.
+fn remove_stale(output: &Path, wanted: &HashSet<&str>) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let mut dirs = Vec::new();
+    for entry in walkdir::WalkDir::new(output).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(|err| Error::in_file(output, format!("could not read the output: {err}")))?;
+        let relative = slash_path(entry.path().strip_prefix(output).unwrap_or(entry.path()));
+        if entry.file_type().is_dir() {
+            dirs.push(entry.into_path());
+        } else if !wanted.contains(relative.as_str()) {
+            std::fs::remove_file(entry.path()).map_err(|err| Error::io(entry.path(), "remove a stale file", err))?;
+            removed.push(relative);
+        }
+    }
+    // Deepest first, so a directory is empty once its children are gone.
+    for dir in dirs.iter().rev() {
+        if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none()) {
+            std::fs::remove_dir(dir).map_err(|err| Error::io(dir, "remove an empty directory", err))?;
+        }
+    }
+    Ok(removed)
+}
+
+fn slash_path(path: &Path) -> String {
+    path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+/// `path` made absolute against `base` (the working directory) without
+/// touching the disk (the output may not exist yet), with `.` and `..` folded.
 fn absolute_lexical(path: &Path, base: &Path) -> PathBuf {
     let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
     let mut out = PathBuf::new();
@@ -119,39 +170,41 @@ fn absolute_lexical(path: &Path, base: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    #[test]
-    fn failed_build_keeps_previous_output() {
-        let dir = tempfile::tempdir().unwrap();
-        let output = dir.path().join("public");
-        std::fs::create_dir(&output).unwrap();
-        std::fs::write(output.join("index.html"), "old").unwrap();
-        let staging = Staging::create(dir.path(), &output).unwrap();
-        staging.write("index.html", b"new").unwrap();
-        drop(staging);
-        assert_eq!(std::fs::read_to_string(output.join("index.html")).unwrap(), "old");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "staging left behind");
+    fn bytes(path: &str, text: &str) -> Artifact {
+        Artifact::Bytes { path: path.to_owned(), bytes: text.as_bytes().to_vec() }
     }
 
     #[test]
-    fn commit_replaces_output() {
+    fn writes_changed_keeps_unchanged_removes_stale() {
         let dir = tempfile::tempdir().unwrap();
-        let output = dir.path().join("public");
-        std::fs::create_dir(&output).unwrap();
-        std::fs::write(output.join("stale.html"), "old").unwrap();
-        let staging = Staging::create(dir.path(), &output).unwrap();
-        staging.write("a/index.html", b"new").unwrap();
-        staging.commit().unwrap();
-        assert!(!output.join("stale.html").exists());
-        assert_eq!(std::fs::read_to_string(output.join("a/index.html")).unwrap(), "new");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let out = dir.path().join("public");
+        let first = write_output(&out, &[bytes("a/index.html", "A"), bytes("b/index.html", "B")]).unwrap();
+        assert_eq!(first.changed, ["a/index.html", "b/index.html"]);
+
+        let second = write_output(&out, &[bytes("a/index.html", "A"), bytes("c.html", "C")]).unwrap();
+        assert_eq!(second.changed, ["c.html"]);
+        assert_eq!(second.unchanged, 1);
+        assert_eq!(second.removed, ["b/index.html"]);
+        assert!(!out.join("b").exists(), "empty directory left behind");
+        let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn refuses_paths_outside_and_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_output(dir.path(), &[bytes("../x", "")]).is_err());
+        assert!(write_output(dir.path(), &[bytes("a", "1"), bytes("a", "2")]).is_err());
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
 
     #[test]
     fn refuses_to_overwrite_the_site() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(Staging::create(dir.path(), dir.path()).is_err());
-        assert!(Staging::create(dir.path(), &dir.path().join("content/x")).is_err());
-        assert!(Staging::create(dir.path(), &dir.path().join("..")).is_err());
-        assert!(Staging::create(dir.path(), &dir.path().join("public/..")).is_err());
+        assert!(check_output_dir(dir.path(), dir.path()).is_err());
+        assert!(check_output_dir(dir.path(), &dir.path().join("content/x")).is_err());
+        assert!(check_output_dir(dir.path(), &dir.path().join("..")).is_err());
+        assert!(check_output_dir(dir.path(), &dir.path().join("public/..")).is_err());
+        assert!(check_output_dir(dir.path(), &dir.path().join("public")).is_ok());
     }
 }

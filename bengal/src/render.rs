@@ -13,7 +13,7 @@ use crate::config::find_key_line;
 use crate::error::{Error, Result};
 use crate::highlight;
 use crate::html::escape_html;
-use crate::output::Staging;
+use crate::output::Artifact;
 use crate::site::{Page, Section, Site, page_title};
 use crate::templates::{THEME_STATIC, Templates};
 
@@ -23,15 +23,6 @@ pub const STATIC_DIR: &str = "static";
 /// How many pages the feed and `recent_pages` show.
 const RECENT_PAGES: usize = 10;
 const FEED_ENTRIES: usize = 20;
-
-/// What [`write_site`] wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WriteCounts {
-    /// Every file written or copied.
-    pub files: usize,
-    /// Of those, files copied as they are.
-    pub assets: usize,
-}
 
 /// One output file.
 #[derive(Debug, Clone)]
@@ -50,24 +41,25 @@ enum Job {
     Copy { source: PathBuf, dest: String },
 }
 
-/// Renders every output file of `site` into `staging`.
-pub fn write_site(
+/// Renders every output file of `site`, in parallel, in memory.
+///
+/// `progress` is told `(done, total)` as files are rendered.
+pub fn render_site(
     site: &Site,
     templates: &Templates,
-    staging: &Staging,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<WriteCounts> {
+) -> Result<Vec<Artifact>> {
     let data = TemplateData::new(site);
     let jobs = plan(site)?;
     let total = jobs.len();
     let done = AtomicUsize::new(0);
-    jobs.par_iter().try_for_each(|job| {
-        data.run(job, templates, staging)?;
-        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-        Ok::<_, Error>(())
-    })?;
-    let assets = jobs.iter().filter(|job| matches!(job, Job::Copy { .. })).count();
-    Ok(WriteCounts { files: total, assets })
+    jobs.par_iter()
+        .map(|job| {
+            let artifact = data.run(job, templates)?;
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            Ok(artifact)
+        })
+        .collect()
 }
 
 fn plan(site: &Site) -> Result<Vec<Job>> {
@@ -209,7 +201,7 @@ impl<'s> TemplateData<'s> {
         context
     }
 
-    fn run(&self, job: &Job, templates: &Templates, staging: &Staging) -> Result<()> {
+    fn run(&self, job: &Job, templates: &Templates) -> Result<Artifact> {
         let site = self.site;
         match job {
             Job::Page(index) => {
@@ -220,16 +212,16 @@ impl<'s> TemplateData<'s> {
                 let mut context = self.context(&page.source.path);
                 context.insert("page", &self.page_full(*index));
                 let html = templates.render(template, &context, &page.source.file)?;
-                staging.write(&format!("{}index.html", output_dir_of(site, &page.source.path)), html.as_bytes())
+                Ok(bytes(format!("{}index.html", output_dir_of(site, &page.source.path)), html))
             }
-            Job::SectionPager { section, pager } => self.section_pager(*section, *pager, templates, staging),
+            Job::SectionPager { section, pager } => self.section_pager(*section, *pager, templates),
             Job::Taxonomy(t) => {
                 let taxonomy = &site.taxonomies[*t];
                 let path = site.config.site_path(&format!("{}/", taxonomy.name));
                 let mut context = self.context(&path);
                 context.insert("taxonomy", &self.taxonomy_value(*t, true));
                 let html = templates.render("taxonomy.html", &context, Path::new(&path))?;
-                staging.write(&format!("{}index.html", output_dir_of(site, &path)), html.as_bytes())
+                Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
             Job::TermPager { taxonomy, term, pager } => {
                 let term_data = &site.taxonomies[*taxonomy].terms[*term];
@@ -237,10 +229,10 @@ impl<'s> TemplateData<'s> {
                 let path = pager_path(&base, *pager);
                 let mut context = self.context(&path);
                 context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
-                context.insert("term", &self.term_value(*taxonomy, *term));
+                context.insert("term", &self.term_value(*taxonomy, *term, site.config.paginate_by == 0));
                 context.insert("paginator", &self.paginator(&term_data.pages, &base, *pager, site.config.paginate_by));
                 let html = templates.render("term.html", &context, Path::new(&path))?;
-                staging.write(&format!("{}index.html", output_dir_of(site, &path)), html.as_bytes())
+                Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
             Job::NotFound => {
                 let html = templates.render(
@@ -248,24 +240,24 @@ impl<'s> TemplateData<'s> {
                     &self.context(&site.config.site_path("404.html")),
                     Path::new("404.html"),
                 )?;
-                staging.write("404.html", html.as_bytes())
+                Ok(bytes("404.html", html))
             }
             Job::Feed => {
                 let xml = templates.render("atom.xml", &self.feed_context(), Path::new("atom.xml"))?;
-                staging.write("atom.xml", xml.as_bytes())
+                Ok(bytes("atom.xml", xml))
             }
             Job::Sitemap => {
                 let mut context = self.context(&site.config.site_path("sitemap.xml"));
                 context.insert("entries", &self.sitemap_entries());
                 let xml = templates.render("sitemap.xml", &context, Path::new("sitemap.xml"))?;
-                staging.write("sitemap.xml", xml.as_bytes())
+                Ok(bytes("sitemap.xml", xml))
             }
             Job::Robots => {
                 let sitemap = site.config.permalink(&site.config.site_path("sitemap.xml"));
-                staging.write("robots.txt", format!("User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n").as_bytes())
+                Ok(bytes("robots.txt", format!("User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n")))
             }
-            Job::SyntaxCss => staging.write("syntax.css", highlight::stylesheet().as_bytes()),
-            Job::ThemeFile { name, text } => staging.write(name, text.as_bytes()),
+            Job::SyntaxCss => Ok(bytes("syntax.css", highlight::stylesheet())),
+            Job::ThemeFile { name, text } => Ok(bytes(*name, *text)),
             Job::Alias { page, from } => {
                 let target = &site.pages[*page].source.path;
                 let from = from.trim_start_matches('/');
@@ -274,13 +266,13 @@ impl<'s> TemplateData<'s> {
                 } else {
                     format!("{}/index.html", from.trim_end_matches('/'))
                 };
-                staging.write(&file, redirect_page(target, &site.config.permalink(target)).as_bytes())
+                Ok(bytes(file, redirect_page(target, &site.config.permalink(target))))
             }
-            Job::Copy { source, dest } => staging.copy(source, dest),
+            Job::Copy { source, dest } => Ok(Artifact::Copy { path: dest.clone(), source: source.clone() }),
         }
     }
 
-    fn section_pager(&self, index: usize, pager: usize, templates: &Templates, staging: &Staging) -> Result<()> {
+    fn section_pager(&self, index: usize, pager: usize, templates: &Templates) -> Result<Artifact> {
         let site = self.site;
         let section = &site.sections[index];
         let per = section_paginate_by(site, section);
@@ -297,7 +289,7 @@ impl<'s> TemplateData<'s> {
         context.insert("section", &self.section_value(section, per == 0));
         context.insert("paginator", &self.paginator(&section.pages, base, pager, per));
         let html = templates.render(template, &context, &file)?;
-        staging.write(&format!("{}index.html", output_dir_of(site, &path)), html.as_bytes())
+        Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
     }
 
     fn section_value(&self, section: &Section, with_pages: bool) -> Value {
@@ -354,7 +346,8 @@ impl<'s> TemplateData<'s> {
         self.site.config.site_path(&format!("{}/{}/", taxonomy.name, taxonomy.terms[term].slug))
     }
 
-    fn term_value(&self, taxonomy: usize, term: usize) -> Value {
+    /// A term; `with_pages` is false on paginated term pages, as for sections.
+    fn term_value(&self, taxonomy: usize, term: usize, with_pages: bool) -> Value {
         let data = &self.site.taxonomies[taxonomy].terms[term];
         let path = self.term_path(taxonomy, term);
         json!({
@@ -363,7 +356,7 @@ impl<'s> TemplateData<'s> {
             "permalink": self.site.config.permalink(&path),
             "path": path,
             "page_count": data.pages.len(),
-            "pages": data.pages.iter().map(|&i| &self.listed[i]).collect::<Vec<_>>(),
+            "pages": if with_pages { data.pages.iter().map(|&i| &self.listed[i]).collect() } else { Vec::new() },
         })
     }
 
@@ -371,7 +364,7 @@ impl<'s> TemplateData<'s> {
         let taxonomy = &self.site.taxonomies[index];
         let path = self.site.config.site_path(&format!("{}/", taxonomy.name));
         let terms: Vec<Value> = if with_terms {
-            (0..taxonomy.terms.len()).map(|term| self.term_value(index, term)).collect()
+            (0..taxonomy.terms.len()).map(|term| self.term_value(index, term, true)).collect()
         } else {
             Vec::new()
         };
@@ -464,6 +457,10 @@ fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         object.insert("toc".into(), json!(rendered.toc));
     }
     value
+}
+
+fn bytes(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Artifact {
+    Artifact::Bytes { path: path.into(), bytes: bytes.into() }
 }
 
 fn check_template(templates: &Templates, name: &str, file: &Path, body_line: usize) -> Result<()> {

@@ -14,7 +14,7 @@ use crate::content::{self, LooseAsset, SourcePage, SourceSection};
 use crate::error::{Error, Result};
 use crate::highlight::Highlighter;
 use crate::markdown::{Rendered, Renderer};
-use crate::output::Staging;
+use crate::output;
 use crate::render;
 use crate::templates::Templates;
 
@@ -44,6 +44,10 @@ pub struct BuildSummary {
     pub output: PathBuf,
     /// Wall time of the whole build.
     pub elapsed: Duration,
+    /// Which files changed.
+    pub report: output::WriteReport,
+    /// Wall time of each stage, in order, for `--verbose`.
+    pub stages: Vec<(&'static str, Duration)>,
 }
 
 /// A page with its body rendered.
@@ -192,24 +196,33 @@ impl Site {
         Ok(Site { root: options.root.clone(), config, pages, sections, taxonomies, loose_assets: content.loose_assets })
     }
 
-    /// Runs the whole pipeline: load, render, write to staging, swap.
+    /// Runs the whole pipeline: load, render, write what changed.
     ///
-    /// `progress` is told `(done, total)` as output files are written. A failed
+    /// `progress` is told `(done, total)` as output files are rendered. A failed
     /// build leaves the previous output untouched.
     pub fn build(options: &BuildOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<BuildSummary> {
         let started = Instant::now();
+        let mut stages = Vec::new();
+        let mut lap = Instant::now();
+        let mut stage = |name: &'static str| stages.push((name, std::mem::replace(&mut lap, Instant::now()).elapsed()));
         let site = Site::load(options)?;
+        stage("load content and render markdown");
         let templates = Templates::load(&options.root, &site.config)?;
-        let output = site.output_dir(options.output.as_deref());
-        let staging = Staging::create(&options.root, &output)?;
-        let counts = render::write_site(&site, &templates, &staging, progress)?;
-        staging.commit()?;
+        let output = output::check_output_dir(&options.root, &site.output_dir(options.output.as_deref()))?;
+        stage("load templates");
+        let artifacts = render::render_site(&site, &templates, progress)?;
+        stage("render templates");
+        let report = output::write_output(&output, &artifacts)?;
+        stage("write changed files");
+        let assets = artifacts.iter().filter(|a| matches!(a, output::Artifact::Copy { .. })).count();
         Ok(BuildSummary {
             pages: site.pages.len(),
             sections: site.sections.len(),
-            assets: counts.assets,
+            assets,
+            report,
             output,
             elapsed: started.elapsed(),
+            stages,
         })
     }
 

@@ -47,7 +47,6 @@ impl Ui {
         }
     }
 
-    #[allow(dead_code, reason = "used by serve and cleanup")]
     pub fn verbose(&self, message: &str) {
         if self.verbose {
             println!("  {message}");

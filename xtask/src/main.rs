@@ -1,6 +1,9 @@
 //! Project automation, as ordinary Rust: `cargo xtask <task>`.
 //!
 //! - `test`: every test of the workspace, the way CI runs it.
+//! - `bench`: full-build time against Hugo on a generated site.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -9,8 +12,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("bench") => bench::BenchArgs::parse(&args[1..]).and_then(|args| bench::run(&args)),
         _ => {
-            eprintln!("usage: cargo xtask test");
+            eprintln!("usage: cargo xtask test | bench [--pages N] [--runs N]");
             return ExitCode::from(2);
         }
     };

@@ -21,6 +21,16 @@ pub fn run(args: &BuildArgs, ui: &Ui) -> Result<()> {
         summary.elapsed.as_millis(),
         ui.display_path(&summary.output),
     ));
+    let report = &summary.report;
+    ui.verbose(&format!(
+        "{} written, {} unchanged, {} removed",
+        report.changed.len(),
+        report.unchanged,
+        report.removed.len()
+    ));
+    for (stage, elapsed) in &summary.stages {
+        ui.verbose(&format!("{:>6} ms  {stage}", elapsed.as_millis()));
+    }
     Ok(())
 }
 

@@ -1,0 +1,203 @@
+//! `cargo xtask bench`: full-build time of Bengal on a generated site, against
+//! Hugo on the same pages in the same run when `hugo` is installed.
+//!
+//! Reports medians and the ratio; it asserts nothing, since a timing is a
+//! measurement, not a test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::{cargo, workspace_root};
+
+/// Settings from the command line.
+pub struct BenchArgs {
+    pub pages: usize,
+    pub runs: usize,
+}
+
+impl BenchArgs {
+    pub fn parse(args: &[String]) -> Result<BenchArgs, String> {
+        let mut bench = BenchArgs { pages: 10_000, runs: 5 };
+        let mut args = args.iter();
+        while let Some(flag) = args.next() {
+            let value = args.next().and_then(|v| v.parse().ok());
+            match (flag.as_str(), value) {
+                ("--pages", Some(n)) => bench.pages = n,
+                ("--runs", Some(n)) if n > 0 => bench.runs = n,
+                _ => {
+                    return Err(format!("bench: unexpected `{flag}`; usage: cargo xtask bench [--pages N] [--runs N]"));
+                }
+            }
+        }
+        Ok(bench)
+    }
+}
+
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    cargo(&["build", "--release", "--package", "bengal", "--bins"])?;
+    let root = workspace_root();
+    let bengal = root.join("target/release/bengal");
+    let site = root.join(format!("target/bench/site-{}", args.pages));
+    generate_site(&site, args.pages).map_err(|err| format!("could not write the bench site: {err}"))?;
+    eprintln!("site: {} pages in {}", args.pages, site.display());
+
+    let out = site.join("out");
+    let mut bengal_cmd = Command::new(&bengal);
+    bengal_cmd.args(["--quiet", "build", "--root"]).arg(&site).arg("--output").arg(out.join("bengal"));
+    let bengal_times = time_runs(&mut bengal_cmd, &out.join("bengal"), args.runs)?;
+
+    let hugo_times = if hugo_available() {
+        let mut hugo = Command::new("hugo");
+        hugo.args(["--quiet", "--source"]).arg(&site).arg("--destination").arg(out.join("hugo"));
+        Some(time_runs(&mut hugo, &out.join("hugo"), args.runs)?)
+    } else {
+        eprintln!("hugo is not installed: Bengal alone is measured (apt-get install hugo)");
+        None
+    };
+
+    let bengal_median = median(&bengal_times);
+    println!(
+        "full build of {} pages into an empty output, median of {} runs (after one warm-up):",
+        args.pages, args.runs
+    );
+    println!("  bengal  {:>8.1} ms", ms(bengal_median));
+    if let Some(times) = hugo_times {
+        let hugo_median = median(&times);
+        println!("  hugo    {:>8.1} ms", ms(hugo_median));
+        println!("  bengal / hugo = {:.2}", ms(bengal_median) / ms(hugo_median));
+    }
+    Ok(())
+}
+
+fn hugo_available() -> bool {
+    Command::new("hugo").arg("version").output().is_ok_and(|out| out.status.success())
+}
+
+/// Runs `command` once to warm caches, then `runs` times, timing each. The
+/// output directory is removed (untimed) before every run, so each is a full
+/// build from nothing, as a deploy or CI build is.
+fn time_runs(command: &mut Command, output: &Path, runs: usize) -> Result<Vec<Duration>, String> {
+    let mut times = Vec::with_capacity(runs);
+    for run in 0..=runs {
+        if output.exists() {
+            std::fs::remove_dir_all(output).map_err(|err| format!("could not clear {}: {err}", output.display()))?;
+        }
+        let started = Instant::now();
+        let output = command.output().map_err(|err| format!("could not run {command:?}: {err}"))?;
+        if !output.status.success() {
+            return Err(format!("{command:?} failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+        }
+        if run > 0 {
+            times.push(started.elapsed());
+        }
+    }
+    Ok(times)
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+const SECTIONS: usize = 10;
+const TAGS: usize = 50;
+const WORDS: &[&str] = &[
+    "static",
+    "site",
+    "generator",
+    "markdown",
+    "template",
+    "section",
+    "page",
+    "build",
+    "server",
+    "browser",
+    "reload",
+    "fast",
+    "simple",
+    "content",
+    "author",
+    "theme",
+    "feed",
+    "taxonomy",
+    "render",
+    "output",
+];
+
+/// Writes a site that both Bengal and Hugo can build: TOML front matter that
+/// both read, `bengal.toml` for Bengal, `hugo.toml` and `layouts/` for Hugo.
+fn generate_site(site: &Path, pages: usize) -> std::io::Result<()> {
+    if site.join("bengal.toml").is_file() && site.join(format!("content/s0/p{:05}.md", pages - 1)).is_file() {
+        return Ok(());
+    }
+    if site.exists() {
+        std::fs::remove_dir_all(site)?;
+    }
+    let write = |relative: &str, text: &str| -> std::io::Result<()> {
+        let path: PathBuf = site.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap_or(site))?;
+        std::fs::write(path, text)
+    };
+    write("bengal.toml", "title = \"Bench\"\nbase_url = \"https://example.org/\"\npaginate_by = 10\n")?;
+    write("hugo.toml", "baseURL = \"https://example.org/\"\ntitle = \"Bench\"\npaginate = 10\n")?;
+    for (name, text) in HUGO_LAYOUTS {
+        write(&format!("layouts/_default/{name}"), text)?;
+    }
+    write("content/_index.md", "+++\ntitle = \"Home\"\n+++\nWelcome.\n")?;
+    for section in 0..SECTIONS {
+        write(&format!("content/s{section}/_index.md"), &format!("+++\ntitle = \"Section {section}\"\n+++\n"))?;
+    }
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for page in 0..pages {
+        let section = page % SECTIONS;
+        let tags: Vec<String> = (0..3).map(|_| format!("\"tag{}\"", next() as usize % TAGS)).collect();
+        let day = page % 28 + 1;
+        let month = page / 28 % 12 + 1;
+        let mut body = String::new();
+        for paragraph in 0..4 {
+            if paragraph == 2 {
+                body.push_str("## A heading\n\n```rust\nfn main() {\n    println!(\"hello\");\n}\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n");
+            }
+            let words: Vec<&str> = (0..80).map(|_| WORDS[next() as usize % WORDS.len()]).collect();
+            body.push_str(&words.join(" "));
+            body.push_str(".\n\n");
+        }
+        write(
+            &format!("content/s{section}/p{page:05}.md"),
+            &format!(
+                "+++\ntitle = \"Page {page}\"\ndate = 2024-{month:02}-{day:02}\ntags = [{}]\n+++\n\n{body}",
+                tags.join(", ")
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// Hugo layouts doing about what Bengal's theme does: a base, a page with its
+/// tags and content, and paginated lists with summaries.
+const HUGO_LAYOUTS: &[(&str, &str)] = &[
+    (
+        "baseof.html",
+        "<!DOCTYPE html><html><head><title>{{ .Title }}</title></head><body><nav>{{ range .Site.Sections }}<a href=\"{{ .RelPermalink }}\">{{ .Title }}</a>{{ end }}</nav><main>{{ block \"main\" . }}{{ end }}</main></body></html>",
+    ),
+    (
+        "single.html",
+        "{{ define \"main\" }}<h1>{{ .Title }}</h1><time>{{ .Date.Format \"January 2, 2006\" }}</time> {{ .ReadingTime }} min<ul>{{ range .Params.tags }}<li>{{ . }}</li>{{ end }}</ul>{{ .TableOfContents }}{{ .Content }}{{ end }}",
+    ),
+    (
+        "list.html",
+        "{{ define \"main\" }}<h1>{{ .Title }}</h1>{{ .Content }}{{ range .Paginator.Pages }}<article><a href=\"{{ .RelPermalink }}\">{{ .Title }}</a>{{ .Summary }}</article>{{ end }}{{ end }}",
+    ),
+];
