@@ -24,10 +24,12 @@ pub mod highlight;
 pub mod html;
 pub mod markdown;
 pub mod output;
+pub mod ports;
 pub mod render;
 pub mod scaffold;
 pub mod site;
 pub mod templates;
+pub mod watch;
 
 pub use config::Config;
 pub use error::{Error, Result};
