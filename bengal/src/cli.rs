@@ -26,6 +26,8 @@ pub enum Command {
     New(NewCommand),
     /// Build the site into its output directory.
     Build(BuildArgs),
+    /// Serve the site with live reload, rebuilding as files change.
+    Serve(ServeArgs),
 }
 
 /// `bengal new …`.
@@ -50,4 +52,31 @@ pub struct BuildArgs {
     /// Write here instead of the configured output_dir.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+/// `bengal serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The site's root directory (where bengal.toml is).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Address to listen on: `localhost` (127.0.0.1 and ::1) or an IP address.
+    #[arg(long, default_value = "localhost")]
+    pub host: String,
+    /// Port to listen on [default: 5173, or the next free one up to 5183].
+    /// An explicit port is used or the server fails, as with --strict-port.
+    #[arg(long, short)]
+    pub port: Option<u16>,
+    /// Fail instead of trying the next ports when the port is taken.
+    #[arg(long)]
+    pub strict_port: bool,
+    /// Open the site in the default browser once it is served.
+    #[arg(long)]
+    pub open: bool,
+    /// Include pages marked `draft = true`.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Also accept requests for this host name (repeatable), e.g. a tunnel's.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
 }

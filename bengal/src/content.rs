@@ -136,6 +136,16 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
     Ok(Content { pages, sections, loose_assets })
 }
 
+/// Re-reads one plain page file (not `_index.md`, not a bundle's `index.md`):
+/// the dev server's fast path after an edit.
+pub fn load_page(root: &Path, config: &Config, file: &Path) -> Result<SourcePage> {
+    let content_root = root.join(CONTENT_DIR);
+    match parse_entry(root, &content_root, config, Entry::Page { file: file.to_path_buf(), bundle_assets: Vec::new() })? {
+        Some(Parsed::Page(page)) => Ok(*page),
+        _ => Err(Error::in_file(file, "is not a page")),
+    }
+}
+
 /// Walks `content/`, sorted, returning Markdown entries and loose files.
 fn discover(content_root: &Path) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
     let mut entries = Vec::new();

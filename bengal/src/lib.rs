@@ -12,12 +12,16 @@
 //! 5. [`render`] applies the Tera [`templates`] and [`output`] writes everything
 //!    to a staging directory that replaces the previous output in one swap.
 //!
+//! [`devserver`] serves a site with live reload and incremental rebuilds,
+//! binding through [`ports`] and watching through [`watch`].
+//!
 //! [`scaffold`] creates new sites; [`error`] is the one error type, which always
 //! names the file, the line where known, and what to do.
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod content;
+pub mod devserver;
 pub mod error;
 pub mod frontmatter;
 pub mod highlight;

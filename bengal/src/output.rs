@@ -71,6 +71,15 @@ pub fn check_output_dir(root: &Path, output: &Path) -> Result<PathBuf> {
 
 /// Makes `output` hold exactly `artifacts`.
 pub fn write_output(output: &Path, artifacts: &[Artifact]) -> Result<WriteReport> {
+    let mut report = write_changed(output, artifacts)?;
+    let wanted: HashSet<&str> = artifacts.iter().map(Artifact::path).collect();
+    report.removed = remove_stale(output, &wanted)?;
+    Ok(report)
+}
+
+/// Writes the `artifacts` whose bytes changed and leaves every other file of
+/// `output` alone (the dev server's partial rebuild).
+pub fn write_changed(output: &Path, artifacts: &[Artifact]) -> Result<WriteReport> {
     std::fs::create_dir_all(output).map_err(|err| Error::io(output, "create the output directory", err))?;
     let mut wanted = HashSet::with_capacity(artifacts.len());
     for artifact in artifacts {
@@ -87,8 +96,7 @@ pub fn write_output(output: &Path, artifacts: &[Artifact]) -> Result<WriteReport
         artifacts.par_iter().map(|artifact| write_if_changed(output, artifact)).collect::<Result<_>>()?;
     let mut changed: Vec<String> = written.into_iter().flatten().collect();
     changed.sort();
-    let removed = remove_stale(output, &wanted)?;
-    Ok(WriteReport { unchanged: artifacts.len() - changed.len(), changed, removed })
+    Ok(WriteReport { unchanged: artifacts.len() - changed.len(), changed, removed: Vec::new() })
 }
 
 /// Writes one artifact unless the file already holds the same bytes; returns

@@ -24,21 +24,79 @@ pub const STATIC_DIR: &str = "static";
 const RECENT_PAGES: usize = 10;
 const FEED_ENTRIES: usize = 20;
 
-/// One output file.
-#[derive(Debug, Clone)]
-enum Job {
+/// One output file; indices point into the [`Site`]'s vectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// A page.
     Page(usize),
-    SectionPager { section: usize, pager: usize },
+    /// List page `pager` (0-based) of a section.
+    SectionPager {
+        /// Section index.
+        section: usize,
+        /// List page, from 0.
+        pager: usize,
+    },
+    /// The page listing a taxonomy's terms.
     Taxonomy(usize),
-    TermPager { taxonomy: usize, term: usize, pager: usize },
+    /// List page `pager` of a term.
+    TermPager {
+        /// Taxonomy index.
+        taxonomy: usize,
+        /// Term index.
+        term: usize,
+        /// List page, from 0.
+        pager: usize,
+    },
+    /// `404.html`.
     NotFound,
+    /// `atom.xml`.
     Feed,
+    /// `sitemap.xml`.
     Sitemap,
+    /// `robots.txt`.
     Robots,
+    /// `syntax.css`.
     SyntaxCss,
-    ThemeFile { name: &'static str, text: &'static str },
-    Alias { page: usize, from: String },
-    Copy { source: PathBuf, dest: String },
+    /// A static file of the built-in theme.
+    ThemeFile {
+        /// Output name.
+        name: &'static str,
+        /// Contents.
+        text: &'static str,
+    },
+    /// A redirect page for one of a page's `aliases`.
+    Alias {
+        /// Page index.
+        page: usize,
+        /// The old path.
+        from: String,
+    },
+    /// A file copied as it is.
+    Copy {
+        /// Source file.
+        source: PathBuf,
+        /// Output path.
+        dest: String,
+    },
+}
+
+impl Job {
+    /// The template this job renders with, if any.
+    pub fn template<'s>(&self, site: &'s Site) -> Option<&'s str> {
+        Some(match self {
+            Job::Page(index) => site.pages[*index].source.front.template.as_deref().unwrap_or("page.html"),
+            Job::SectionPager { section, .. } => {
+                let default = if *section == 0 { "index.html" } else { "section.html" };
+                site.sections[*section].source.front.template.as_deref().unwrap_or(default)
+            }
+            Job::Taxonomy(_) => "taxonomy.html",
+            Job::TermPager { .. } => "term.html",
+            Job::NotFound => "404.html",
+            Job::Feed => "atom.xml",
+            Job::Sitemap => "sitemap.xml",
+            _ => return None,
+        })
+    }
 }
 
 /// Renders every output file of `site`, in parallel, in memory.
@@ -49,8 +107,17 @@ pub fn render_site(
     templates: &Templates,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Artifact>> {
+    render_jobs(site, templates, &plan(site)?, progress)
+}
+
+/// Renders the given jobs of `site`, in parallel, in memory.
+pub fn render_jobs(
+    site: &Site,
+    templates: &Templates,
+    jobs: &[Job],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<Artifact>> {
     let data = TemplateData::new(site);
-    let jobs = plan(site)?;
     let total = jobs.len();
     let done = AtomicUsize::new(0);
     jobs.par_iter()
@@ -62,7 +129,8 @@ pub fn render_site(
         .collect()
 }
 
-fn plan(site: &Site) -> Result<Vec<Job>> {
+/// Every output file of `site`.
+pub fn plan(site: &Site) -> Result<Vec<Job>> {
     let mut jobs: Vec<Job> = (0..site.pages.len()).map(Job::Page).collect();
     for (index, section) in site.sections.iter().enumerate() {
         let pagers = pager_count(section.pages.len(), section_paginate_by(site, section));
@@ -127,7 +195,8 @@ fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     Ok(files)
 }
 
-fn section_paginate_by(site: &Site, section: &Section) -> usize {
+/// Pages per list page of `section` (0: not paginated).
+pub fn section_paginate_by(site: &Site, section: &Section) -> usize {
     section.source.front.paginate_by.unwrap_or(site.config.paginate_by)
 }
 
@@ -206,7 +275,7 @@ impl<'s> TemplateData<'s> {
         match job {
             Job::Page(index) => {
                 let page = &site.pages[*index];
-                let template = page.source.front.template.as_deref().unwrap_or("page.html");
+                let template = job.template(site).unwrap_or("page.html");
                 check_template(templates, template, &site.root.join(&page.source.file), page.source.body_line)
                     .map_err(|err| Error { file: Some(page.source.file.clone()), ..err })?;
                 let mut context = self.context(&page.source.path);
@@ -214,7 +283,9 @@ impl<'s> TemplateData<'s> {
                 let html = templates.render(template, &context, &page.source.file)?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &page.source.path)), html))
             }
-            Job::SectionPager { section, pager } => self.section_pager(*section, *pager, templates),
+            Job::SectionPager { section, pager } => {
+                self.section_pager(*section, *pager, job.template(site).unwrap_or("section.html"), templates)
+            }
             Job::Taxonomy(t) => {
                 let taxonomy = &site.taxonomies[*t];
                 let path = site.config.site_path(&format!("{}/", taxonomy.name));
@@ -272,15 +343,12 @@ impl<'s> TemplateData<'s> {
         }
     }
 
-    fn section_pager(&self, index: usize, pager: usize, templates: &Templates) -> Result<Artifact> {
+    fn section_pager(&self, index: usize, pager: usize, template: &str, templates: &Templates) -> Result<Artifact> {
         let site = self.site;
         let section = &site.sections[index];
         let per = section_paginate_by(site, section);
         let base = &section.source.path;
         let path = pager_path(base, pager);
-        let is_root = index == 0;
-        let default_template = if is_root { "index.html" } else { "section.html" };
-        let template = section.source.front.template.as_deref().unwrap_or(default_template);
         let file =
             section.source.file.clone().unwrap_or_else(|| PathBuf::from(format!("content/{}", section.source.dir)));
         check_template(templates, template, &site.root.join(&file), section.source.body_line)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::content::{self, LooseAsset, SourcePage, SourceSection};
+use crate::content::{self, Content, LooseAsset, SourcePage, SourceSection};
 use crate::error::{Error, Result};
 use crate::highlight::Highlighter;
 use crate::markdown::{Rendered, Renderer};
@@ -125,22 +125,35 @@ pub struct Site {
 impl Site {
     /// Reads the configuration and content and renders every Markdown body.
     pub fn load(options: &BuildOptions) -> Result<Site> {
+        Site::load_reusing(options, None)
+    }
+
+    /// Like [`Site::load`], but reuses the rendered Markdown of `previous` for
+    /// every body that did not change, when no page or section moved (the dev
+    /// server's rebuild after an edit).
+    pub fn load_reusing(options: &BuildOptions, previous: Option<&Site>) -> Result<Site> {
         let mut config = Config::load(&options.root)?;
         if let Some(base_url) = &options.base_url {
             config = config.with_base_url(base_url);
         }
         let content = content::load(&options.root, &config, options.drafts)?;
-        check_unique_paths(&content.pages, &content.sections)?;
+        Site::assemble(options.root.clone(), config, content, previous)
+    }
 
-        let mut links: HashMap<String, String> = HashMap::new();
-        for page in &content.pages {
-            links.insert(page.content_path.clone(), page.path.clone());
-        }
-        for section in &content.sections {
-            let index =
-                if section.dir.is_empty() { "_index.md".to_owned() } else { format!("{}/_index.md", section.dir) };
-            links.insert(index, section.path.clone());
-        }
+    /// Renders Markdown and assembles sections and taxonomies from `content`.
+    pub fn assemble(root: PathBuf, config: Config, content: Content, previous: Option<&Site>) -> Result<Site> {
+        check_unique_paths(&content.pages, &content.sections)?;
+        let links = link_map(&content.pages, &content.sections);
+        // Rendered bodies depend on the paths links resolve to, so they are
+        // reused only while every path is as before.
+        let reusable: HashMap<&str, (&str, &Rendered)> = match previous {
+            Some(old) if old.config.markdown == config.markdown && old.links() == links => old
+                .pages
+                .iter()
+                .map(|p| (p.source.content_path.as_str(), (p.source.body.as_str(), &p.rendered)))
+                .collect(),
+            _ => HashMap::new(),
+        };
         let highlighter = Highlighter::default();
         let resolve = |target: &str| links.get(target.trim_start_matches('/')).cloned();
         let renderer = Renderer { options: &config.markdown, highlighter: &highlighter, resolve: &resolve };
@@ -155,7 +168,10 @@ impl Site {
             .pages
             .into_par_iter()
             .map(|source| {
-                let rendered = render_body(&source.file, &source.body, source.body_line)?;
+                let rendered = match reusable.get(source.content_path.as_str()) {
+                    Some((body, rendered)) if *body == source.body => (*rendered).clone(),
+                    _ => render_body(&source.file, &source.body, source.body_line)?,
+                };
                 Ok(Page { source, rendered })
             })
             .collect::<Result<_>>()?;
@@ -193,7 +209,12 @@ impl Site {
             sections[index].subsections = subsections;
         }
         let taxonomies = collect_taxonomies(&config, &pages);
-        Ok(Site { root: options.root.clone(), config, pages, sections, taxonomies, loose_assets: content.loose_assets })
+        Ok(Site { root, config, pages, sections, taxonomies, loose_assets: content.loose_assets })
+    }
+
+    /// Every content path (`blog/hello.md`, `blog/_index.md`) with its URL path.
+    pub fn links(&self) -> HashMap<String, String> {
+        link_map(self.pages.iter().map(|p| &p.source), self.sections.iter().map(|s| &s.source))
     }
 
     /// Runs the whole pipeline: load, render, write what changed.
@@ -292,6 +313,21 @@ fn title_case(name: &str) -> String {
 
 fn parent_dir(dir: &str) -> &str {
     dir.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+fn link_map<'a>(
+    pages: impl IntoIterator<Item = &'a SourcePage>,
+    sections: impl IntoIterator<Item = &'a SourceSection>,
+) -> HashMap<String, String> {
+    let mut links = HashMap::new();
+    for page in pages {
+        links.insert(page.content_path.clone(), page.path.clone());
+    }
+    for section in sections {
+        let index = if section.dir.is_empty() { "_index.md".to_owned() } else { format!("{}/_index.md", section.dir) };
+        links.insert(index, section.path.clone());
+    }
+    links
 }
 
 fn check_unique_paths(pages: &[SourcePage], sections: &[SourceSection]) -> Result<()> {

@@ -4,7 +4,7 @@
 //! instance under the same names, `{% extends "base.html" %}` finds the site's
 //! `base.html` first and the theme's otherwise.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use chrono::format::{Item, StrftimeItems};
@@ -45,6 +45,7 @@ enum Origin {
 pub struct Templates {
     tera: Tera,
     origins: HashMap<String, Origin>,
+    sources: HashMap<String, String>,
 }
 
 impl Templates {
@@ -77,17 +78,44 @@ impl Templates {
             }
         }
         let origins = sources.iter().map(|(name, (_, origin))| (name.clone(), origin.clone())).collect();
+        let texts = sources.iter().map(|(name, (text, _))| (name.clone(), text.clone())).collect();
         let mut tera = Tera::default();
         tera.add_raw_templates(sources.iter().map(|(name, (text, _))| (name.as_str(), text.as_str())))
             .map_err(|err| template_error(Path::new(TEMPLATES_DIR), &err))?;
         tera.set_escape_fn(crate::html::escape_html);
         register_helpers(&mut tera, config);
-        Ok(Templates { tera, origins })
+        Ok(Templates { tera, origins, sources: texts })
     }
 
     /// Whether a template of that name exists (in the site or the theme).
     pub fn has(&self, name: &str) -> bool {
         self.origins.contains_key(name)
+    }
+
+    /// `name` and every template it needs: parents, imported macro files and
+    /// includes, transitively. A change to any of them changes its output.
+    pub fn closure(&self, name: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![name.to_owned()];
+        while let Some(next) = todo.pop() {
+            if !seen.insert(next.clone()) {
+                continue;
+            }
+            if let Ok(template) = self.tera.get_template(&next) {
+                todo.extend(template.parents.iter().cloned());
+                todo.extend(template.imported_macro_files.iter().map(|(file, _)| file.clone()));
+            }
+            if let Some(text) = self.sources.get(&next) {
+                todo.extend(included_names(text));
+            }
+        }
+        seen
+    }
+
+    /// Whether `name` or a template it needs mentions `word` (e.g. a global
+    /// such as `recent_pages`), so that a change to that global re-renders it.
+    pub fn mentions(&self, name: &str, word: &str) -> bool {
+        self.closure(name).iter().any(|t| self.sources.get(t).is_some_and(|text| text.contains(word)))
     }
 
     /// Renders template `name`; `what` names the page being rendered for errors.
@@ -102,6 +130,22 @@ impl Templates {
             )
         })
     }
+}
+
+/// Names in `{% include "a.html" %}` tags (Tera does not record includes).
+fn included_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (start, _) in text.match_indices("include") {
+        let rest = text[start + "include".len()..].trim_start();
+        for quote in ['"', '\''] {
+            if let Some(inner) = rest.strip_prefix(quote)
+                && let Some(end) = inner.find(quote)
+            {
+                names.push(inner[..end].to_owned());
+            }
+        }
+    }
+    names
 }
 
 /// Tera's errors nest the useful part in their sources; a parse error is
@@ -194,6 +238,22 @@ mod tests {
         let templates = Templates::load(dir.path(), &config).unwrap();
         assert!(matches!(templates.origins["page.html"], Origin::Site(_)));
         assert!(matches!(templates.origins["base.html"], Origin::Theme));
+    }
+
+    #[test]
+    fn closure_follows_parents_imports_and_includes() {
+        let dir = site_with(&[
+            ("page.html", "{% extends \"base.html\" %}{% block content %}{% include \"bit.html\" %}{% endblock %}"),
+            ("bit.html", "recent_pages"),
+        ]);
+        let config = Config::parse("").unwrap();
+        let templates = Templates::load(dir.path(), &config).unwrap();
+        let closure = templates.closure("page.html");
+        for name in ["page.html", "base.html", "bit.html"] {
+            assert!(closure.contains(name), "{closure:?}");
+        }
+        assert!(templates.mentions("page.html", "recent_pages"));
+        assert!(!templates.closure("404.html").contains("bit.html"));
     }
 
     #[test]

@@ -13,11 +13,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 const HINT: Style = AnsiColor::Cyan.on_default().bold();
 const SUCCESS: Style = AnsiColor::Green.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const URL: Style = AnsiColor::Cyan.on_default();
 
 /// How long a build runs before a progress bar is worth drawing.
 const PROGRESS_AFTER: Duration = Duration::from_millis(300);
 
 /// Output settings from the global flags.
+#[derive(Debug, Clone, Copy)]
 pub struct Ui {
     quiet: bool,
     verbose: bool,
@@ -35,6 +38,10 @@ impl Ui {
         }
     }
 
+    pub fn warning(&self, message: &str) {
+        eprintln!("{WARNING}warning:{WARNING:#} {message}");
+    }
+
     pub fn success(&self, message: &str) {
         if !self.quiet {
             println!("{SUCCESS}✓{SUCCESS:#} {message}");
@@ -50,6 +57,18 @@ impl Ui {
     pub fn verbose(&self, message: &str) {
         if self.verbose {
             println!("  {message}");
+        }
+    }
+
+    /// The serve banner: what is served, where, and how to stop.
+    pub fn banner(&self, site: &Path, url: &str) {
+        if !self.quiet {
+            println!();
+            println!("  {SUCCESS}Bengal {}{SUCCESS:#}  serving {}", env!("CARGO_PKG_VERSION"), self.display_path(site));
+            println!();
+            println!("  ➜  Local:   {URL}{url}{URL:#}");
+            println!("  ➜  Press Ctrl+C to stop");
+            println!();
         }
     }
 

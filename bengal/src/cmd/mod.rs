@@ -2,6 +2,7 @@
 
 mod build;
 mod new;
+mod serve;
 
 use bengal::Result;
 
@@ -13,5 +14,6 @@ pub fn run(command: Command, ui: &Ui) -> Result<()> {
     match command {
         Command::New(NewCommand::Site { name }) => new::site(&name, ui),
         Command::Build(args) => build::run(&args, ui),
+        Command::Serve(args) => serve::run(&args, ui),
     }
 }

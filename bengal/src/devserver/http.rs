@@ -1,0 +1,258 @@
+//! The HTTP side of the dev server: the built site from its output
+//! directory, with the live-reload script injected into HTML on the way out.
+//!
+//! Nothing outside the output directory is ever served, whatever the path
+//! says (`..`, encoded dots and slashes, backslashes, symlinks pointing out),
+//! and a request whose `Host` is a name other than localhost or an allowed
+//! host is refused, which stops DNS-rebinding pages from reading the site.
+
+use std::net::IpAddr;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use super::livereload::{self, LiveReload};
+use crate::html::escape_html;
+
+/// Told the method, path and status of every request.
+pub type RequestLog = Box<dyn Fn(&str, &str, StatusCode) + Send + Sync>;
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    output: PathBuf,
+    live: LiveReload,
+    allowed_hosts: Vec<String>,
+    /// Set while no build has succeeded yet: every page shows this error.
+    first_build_error: RwLock<Option<crate::Error>>,
+    cancel: CancellationToken,
+    log: RequestLog,
+}
+
+impl AppState {
+    /// State for a server of `output` (which must exist).
+    pub fn new(
+        output: PathBuf,
+        allowed_hosts: Vec<String>,
+        cancel: CancellationToken,
+        log: RequestLog,
+    ) -> AppState {
+        let output = std::fs::canonicalize(&output).unwrap_or(output);
+        AppState(Arc::new(Inner {
+            output,
+            live: LiveReload::default(),
+            allowed_hosts,
+            first_build_error: RwLock::new(None),
+            cancel,
+            log,
+        }))
+    }
+
+    /// The live-reload broadcaster.
+    pub fn live(&self) -> &LiveReload {
+        &self.0.live
+    }
+
+    /// Resolves when the server is told to stop.
+    pub fn cancelled(&self) -> WaitForCancellationFutureOwned {
+        self.0.cancel.clone().cancelled_owned()
+    }
+
+    /// Sets or clears the error shown while no build has succeeded.
+    pub fn set_first_build_error(&self, error: Option<crate::Error>) {
+        if let Ok(mut slot) = self.0.first_build_error.write() {
+            *slot = error;
+        }
+    }
+}
+
+/// The router: live reload under `/__bengal/`, the site everywhere else.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(livereload::EVENTS_PATH, get(livereload::events))
+        .route(livereload::SCRIPT_PATH, get(livereload::script))
+        .fallback(site)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Refuses foreign `Host` headers and logs every request.
+async fn guard(State(state): State<AppState>, request: Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+    let response = match host {
+        Some(host) if !host_allowed(&host, &state.0.allowed_hosts) => {
+            let name = host_name(&host);
+            let body = format!(
+                "Blocked request: the host \"{name}\" is not allowed.\n\
+                 To allow it, run bengal serve with --allowed-host {name}\n"
+            );
+            (StatusCode::FORBIDDEN, body).into_response()
+        }
+        _ => next.run(request).await,
+    };
+    (state.0.log)(&method, &path, response.status());
+    response
+}
+
+/// `localhost`, its subdomains, any IP address (rebinding needs a name), and
+/// the names given with `--allowed-host`.
+pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let name = host_name(host).to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok()
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(&name))
+}
+
+/// `example.org:5173` → `example.org`; `[::1]:5173` → `[::1]`.
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(name, _)| name)
+}
+
+async fn site(State(state): State<AppState>, request: Request) -> Response {
+    if let Ok(guard) = state.0.first_build_error.read()
+        && let Some(error) = guard.as_ref()
+    {
+        let page = error_page(error);
+        return html_response(StatusCode::INTERNAL_SERVER_ERROR, page.into_bytes());
+    }
+    let raw_path = request.uri().path().to_owned();
+    let Some(relative) = safe_relative_path(&raw_path) else {
+        return not_found(&state).await;
+    };
+    let mut file = state.0.output.join(&relative);
+    if file.is_dir() {
+        if !raw_path.ends_with('/') {
+            let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+            let location = format!("{raw_path}/{query}");
+            return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response();
+        }
+        file.push("index.html");
+    }
+    // Symlinks may point anywhere: serve only what really lies inside.
+    let Some(file) = std::fs::canonicalize(&file).ok().filter(|f| f.starts_with(&state.0.output) && f.is_file())
+    else {
+        return not_found(&state).await;
+    };
+    if is_html(&file) {
+        return match tokio::fs::read(&file).await {
+            Ok(bytes) => html_response(StatusCode::OK, inject(bytes)),
+            Err(_) => not_found(&state).await,
+        };
+    }
+    match ServeFile::new(&file).oneshot(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    }
+}
+
+/// The decoded request path as a relative path of normal components, or
+/// None if it tries to leave the output directory in any spelling.
+pub fn safe_relative_path(raw: &str) -> Option<PathBuf> {
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    if decoded.contains('\\') || decoded.contains('\0') {
+        return None;
+    }
+    let mut path = PathBuf::new();
+    for part in decoded.split('/').filter(|p| !p.is_empty()) {
+        let mut components = Path::new(part).components();
+        match (components.next(), components.next()) {
+            (Some(Component::Normal(name)), None) => path.push(name),
+            _ => return None,
+        }
+    }
+    Some(path)
+}
+
+async fn not_found(state: &AppState) -> Response {
+    let page = state.0.output.join("404.html");
+    match tokio::fs::read(&page).await {
+        Ok(bytes) => html_response(StatusCode::NOT_FOUND, inject(bytes)),
+        Err(_) => (StatusCode::NOT_FOUND, "404 Not Found\n").into_response(),
+    }
+}
+
+fn is_html(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("html") || e == "htm")
+}
+
+/// HTML is never cached: after a rebuild the browser must ask again.
+fn html_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Adds the live-reload script before the last `</body>`, or at the end.
+pub fn inject(mut html: Vec<u8>) -> Vec<u8> {
+    let tag = format!("<script src=\"{}\"></script>", livereload::SCRIPT_PATH);
+    let lower = html.to_ascii_lowercase();
+    let at = lower.windows(7).rposition(|w| w == b"</body>").unwrap_or(html.len());
+    html.splice(at..at, tag.into_bytes());
+    html
+}
+
+fn error_page(error: &crate::Error) -> String {
+    let location = error.location().map(|l| format!("<p class=\"file\">{}</p>", escape_html(&l))).unwrap_or_default();
+    let hint = error.hint.as_deref().map(|h| format!("<p class=\"hint\">help: {}</p>", escape_html(h))).unwrap_or_default();
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Build failed · Bengal</title>\
+<style>body{{font:15px/1.5 ui-monospace,Menlo,Consolas,monospace;background:#141414;color:#f5f5f5;padding:2rem}}\
+h1{{color:#ff6b6b;font-size:1.3rem}}.file{{color:#9ecbff}}.hint{{color:#b5e8b0}}</style></head>\
+<body><h1>Build failed</h1>{location}<pre>{}</pre>{hint}<p>Fix the file and save: this page reloads.</p></body></html>",
+        escape_html(&error.message)
+    );
+    String::from_utf8(inject(html.into_bytes())).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_in_any_spelling_is_refused() {
+        for raw in ["/../etc/passwd", "/a/../../x", "/%2e%2e/x", "/%2E%2E%2Fx", "/a%5C..%5Cx", "/..%5cx", "/%00", "/./x"] {
+            assert_eq!(safe_relative_path(raw), None, "{raw}");
+        }
+        assert_eq!(safe_relative_path("/blog/hello/"), Some(PathBuf::from("blog/hello")));
+        assert_eq!(safe_relative_path("/a%20b.css"), Some(PathBuf::from("a b.css")));
+        assert_eq!(safe_relative_path("//etc/passwd"), Some(PathBuf::from("etc/passwd")));
+    }
+
+    #[test]
+    fn hosts() {
+        let allowed = vec!["dev.example".to_owned()];
+        for ok in ["localhost:5173", "LOCALHOST", "app.localhost:1", "127.0.0.1:5173", "[::1]:5173", "192.168.1.2", "dev.example:80"] {
+            assert!(host_allowed(ok, &allowed), "{ok}");
+        }
+        for bad in ["evil.example:5173", "localhost.evil.example", "example.org"] {
+            assert!(!host_allowed(bad, &allowed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn script_goes_before_the_last_body_end() {
+        let out = String::from_utf8(inject(b"<p>a</p></BODY></html>".to_vec())).unwrap();
+        assert_eq!(out, format!("<p>a</p><script src=\"{}\"></script></BODY></html>", livereload::SCRIPT_PATH));
+        let bare = String::from_utf8(inject(b"<p>x".to_vec())).unwrap();
+        assert!(bare.ends_with("</script>"));
+    }
+}
