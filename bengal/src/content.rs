@@ -140,7 +140,8 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
 /// the dev server's fast path after an edit.
 pub fn load_page(root: &Path, config: &Config, file: &Path) -> Result<SourcePage> {
     let content_root = root.join(CONTENT_DIR);
-    match parse_entry(root, &content_root, config, Entry::Page { file: file.to_path_buf(), bundle_assets: Vec::new() })? {
+    match parse_entry(root, &content_root, config, Entry::Page { file: file.to_path_buf(), bundle_assets: Vec::new() })?
+    {
         Some(Parsed::Page(page)) => Ok(*page),
         _ => Err(Error::in_file(file, "is not a page")),
     }

@@ -42,12 +42,7 @@ struct Inner {
 
 impl AppState {
     /// State for a server of `output` (which must exist).
-    pub fn new(
-        output: PathBuf,
-        allowed_hosts: Vec<String>,
-        cancel: CancellationToken,
-        log: RequestLog,
-    ) -> AppState {
+    pub fn new(output: PathBuf, allowed_hosts: Vec<String>, cancel: CancellationToken, log: RequestLog) -> AppState {
         let output = std::fs::canonicalize(&output).unwrap_or(output);
         AppState(Arc::new(Inner {
             output,
@@ -146,8 +141,7 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
         file.push("index.html");
     }
     // Symlinks may point anywhere: serve only what really lies inside.
-    let Some(file) = std::fs::canonicalize(&file).ok().filter(|f| f.starts_with(&state.0.output) && f.is_file())
-    else {
+    let Some(file) = std::fs::canonicalize(&file).ok().filter(|f| f.starts_with(&state.0.output) && f.is_file()) else {
         return not_found(&state).await;
     };
     if is_html(&file) {
@@ -212,7 +206,8 @@ pub fn inject(mut html: Vec<u8>) -> Vec<u8> {
 
 fn error_page(error: &crate::Error) -> String {
     let location = error.location().map(|l| format!("<p class=\"file\">{}</p>", escape_html(&l))).unwrap_or_default();
-    let hint = error.hint.as_deref().map(|h| format!("<p class=\"hint\">help: {}</p>", escape_html(h))).unwrap_or_default();
+    let hint =
+        error.hint.as_deref().map(|h| format!("<p class=\"hint\">help: {}</p>", escape_html(h))).unwrap_or_default();
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Build failed · Bengal</title>\
 <style>body{{font:15px/1.5 ui-monospace,Menlo,Consolas,monospace;background:#141414;color:#f5f5f5;padding:2rem}}\
@@ -229,7 +224,9 @@ mod tests {
 
     #[test]
     fn traversal_in_any_spelling_is_refused() {
-        for raw in ["/../etc/passwd", "/a/../../x", "/%2e%2e/x", "/%2E%2E%2Fx", "/a%5C..%5Cx", "/..%5cx", "/%00", "/./x"] {
+        for raw in
+            ["/../etc/passwd", "/a/../../x", "/%2e%2e/x", "/%2E%2E%2Fx", "/a%5C..%5Cx", "/..%5cx", "/%00", "/./x"]
+        {
             assert_eq!(safe_relative_path(raw), None, "{raw}");
         }
         assert_eq!(safe_relative_path("/blog/hello/"), Some(PathBuf::from("blog/hello")));
@@ -240,7 +237,15 @@ mod tests {
     #[test]
     fn hosts() {
         let allowed = vec!["dev.example".to_owned()];
-        for ok in ["localhost:5173", "LOCALHOST", "app.localhost:1", "127.0.0.1:5173", "[::1]:5173", "192.168.1.2", "dev.example:80"] {
+        for ok in [
+            "localhost:5173",
+            "LOCALHOST",
+            "app.localhost:1",
+            "127.0.0.1:5173",
+            "[::1]:5173",
+            "192.168.1.2",
+            "dev.example:80",
+        ] {
             assert!(host_allowed(ok, &allowed), "{ok}");
         }
         for bad in ["evil.example:5173", "localhost.evil.example", "example.org"] {

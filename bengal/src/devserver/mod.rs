@@ -111,6 +111,9 @@ pub async fn run(options: ServeOptions, cancel: CancellationToken, events: Event
     });
     let state = AppState::new(output.clone(), options.allowed_hosts.clone(), cancel.clone(), log);
 
+    // Watching starts before the first build, so that no save is missed
+    // between the build and the banner.
+    let watcher = Watcher::start(&options.root, &output)?;
     let mut rebuilder = Rebuilder::new(build, output.clone());
     let started = Instant::now();
     let (returned, first) = run_blocking(move || {
@@ -138,7 +141,7 @@ pub async fn run(options: ServeOptions, cancel: CancellationToken, events: Event
     }
     events(ServerEvent::Listening { url, addrs });
 
-    let watched = watch_and_rebuild(&options, &output, rebuilder, &state, &cancel, &events).await;
+    let watched = watch_and_rebuild(watcher, rebuilder, &state, &cancel, &events).await;
     // However the loop ended, stop the servers: open connections get a short
     // grace, then are dropped.
     cancel.cancel();
@@ -153,14 +156,12 @@ pub async fn run(options: ServeOptions, cancel: CancellationToken, events: Event
 /// Rebuilds after each batch of changes until cancelled. Changes that arrive
 /// during a rebuild are merged into exactly one follow-up rebuild.
 async fn watch_and_rebuild(
-    options: &ServeOptions,
-    output: &std::path::Path,
+    mut watcher: Watcher,
     mut rebuilder: Rebuilder,
     state: &AppState,
     cancel: &CancellationToken,
     events: &Events,
 ) -> Result<()> {
-    let mut watcher = Watcher::start(&options.root, output)?;
     while let Some(mut batch) = watcher.next_batch(cancel).await {
         loop {
             let started = Instant::now();

@@ -12,8 +12,8 @@
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::content::{self, CONTENT_DIR, Content};
 use crate::config::CONFIG_FILE;
+use crate::content::{self, CONTENT_DIR, Content};
 use crate::error::Result;
 use crate::output::{self, Artifact, WriteReport};
 use crate::render::{self, Job, STATIC_DIR, section_paginate_by};
@@ -122,7 +122,8 @@ fn classify(root: &Path, batch: &Batch) -> Plan {
             Some(CONFIG_FILE) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
                 let name = relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative);
-                plan.templates.insert(name.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
+                plan.templates
+                    .insert(name.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
             }
             Some(TEMPLATES_DIR) => plan.everything = true,
             Some(STATIC_DIR) if exists => {

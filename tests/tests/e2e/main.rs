@@ -5,11 +5,14 @@
 //! - `broken`: each broken fixture fails with exit 1, naming file and line.
 //! - `new_site`: `bengal new site` and what it refuses.
 //! - `cli`: usage errors, flags, colour.
+//! - `serve`: the dev server: pages, live reload, overlay, safety, ports.
 
+mod server;
 mod util;
 
 mod broken;
 mod build;
 mod cli;
 mod new_site;
+mod serve;
 mod snapshots;

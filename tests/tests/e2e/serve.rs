@@ -1,0 +1,164 @@
+//! `bengal serve` end to end: a real server on a free port, a real HTTP client.
+
+use std::net::TcpListener;
+
+use crate::server::{EventStream, Server, get};
+use crate::util::copy_fixture;
+
+fn free_port() -> String {
+    portpicker::pick_unused_port().expect("a free port").to_string()
+}
+
+fn serve_quickstart() -> (tempfile::TempDir, Server) {
+    let site = copy_fixture("quickstart");
+    let server = Server::start(site.path(), &["--port", &free_port()]);
+    (site, server)
+}
+
+#[test]
+fn serves_pages_with_the_reload_script_and_no_store() {
+    let (_site, server) = serve_quickstart();
+    let page = server.get("/blog/hello-bengal/");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    assert!(page.body.contains("<script src=\"/__bengal/livereload.js\"></script></body>"));
+    assert!(
+        page.body.contains("href=\"http://localhost:") || page.body.contains("href=\"/blog/"),
+        "links use the served base"
+    );
+
+    let redirect = server.get("/blog");
+    assert_eq!(redirect.status, 308);
+    assert_eq!(redirect.header("location").as_deref(), Some("/blog/"));
+
+    let missing = server.get("/no/such/page/");
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("livereload.js"), "the site's 404 page, with live reload");
+
+    let css = server.get("/theme.css");
+    assert_eq!(css.status, 200);
+    assert!(css.header("last-modified").is_some());
+    assert!(!css.body.contains("livereload"));
+    server.stop();
+}
+
+#[test]
+fn built_files_on_disk_stay_clean() {
+    let (site, server) = serve_quickstart();
+    let on_disk = std::fs::read_to_string(site.path().join(".bengal/serve/index.html")).expect("serve output");
+    assert!(!on_disk.contains("livereload"));
+    assert!(!site.path().join("public").exists(), "serve does not touch public/");
+    server.stop();
+}
+
+#[test]
+fn edit_sends_reload_and_css_edit_sends_css() {
+    let (site, server) = serve_quickstart();
+    let mut events = EventStream::open(server.port);
+
+    let post = site.path().join("content/blog/why-static.md");
+    let text = std::fs::read_to_string(&post).unwrap();
+    std::fs::write(&post, format!("{text}\nA sentence added while serving.\n")).unwrap();
+    assert_eq!(events.next_event().0, "reload");
+    assert!(server.get("/blog/why-static/").body.contains("A sentence added while serving."));
+
+    std::fs::write(site.path().join("static/extra.css"), "body { color: red; }\n").unwrap();
+    assert_eq!(events.next_event().0, "css");
+    assert_eq!(server.get("/extra.css").body, "body { color: red; }\n");
+    server.stop();
+}
+
+#[test]
+fn broken_template_shows_overlay_keeps_last_good_page_then_recovers() {
+    let (site, server) = serve_quickstart();
+    let mut events = EventStream::open(server.port);
+    let good = server.get("/blog/hello-bengal/").body;
+
+    let template = site.path().join("templates/page.html");
+    std::fs::create_dir_all(template.parent().unwrap()).unwrap();
+    std::fs::write(&template, "<h1>{{ page.title </h1>\n").unwrap();
+    let (name, data) = events.next_event();
+    assert_eq!(name, "build-error");
+    assert!(data.contains("\"file\":\"templates/page.html\"") && data.contains("\"line\":1"), "{data}");
+    assert_eq!(server.get("/blog/hello-bengal/").body, good, "the last good build is still served");
+
+    std::fs::write(&template, "{% extends \"base.html\" %}{% block content %}FIXED {{ page.title }}{% endblock %}\n")
+        .unwrap();
+    assert_eq!(events.next_event().0, "reload");
+    assert!(server.get("/blog/hello-bengal/").body.contains("FIXED Hello, Bengal"));
+    server.stop();
+}
+
+#[test]
+fn a_failed_first_build_still_serves_the_error_until_fixed() {
+    let site = copy_fixture("broken-front-matter");
+    let mut server = Server::start(site.path(), &["--port", &free_port()]);
+    server.wait_for_line("error: content/post.md:3");
+    let page = server.get("/");
+    assert_eq!(page.status, 500);
+    assert!(page.body.contains("content/post.md:3") && page.body.contains("livereload.js"));
+
+    let mut events = EventStream::open(server.port);
+    std::fs::write(site.path().join("content/post.md"), "+++\ntitle = \"Fixed\"\n+++\nNow it builds.\n").unwrap();
+    assert_eq!(events.next_event().0, "reload");
+    assert_eq!(server.get("/post/").status, 200);
+    server.stop();
+}
+
+#[test]
+fn traversal_attempts_are_refused() {
+    let (site, server) = serve_quickstart();
+    std::fs::write(site.path().join("secret.txt"), "SECRET").unwrap();
+    std::os::unix::fs::symlink(site.path().join("secret.txt"), site.path().join(".bengal/serve/link.txt")).unwrap();
+    for path in [
+        "/../secret.txt",
+        "/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/blog/..%2f..%2fsecret.txt",
+        "/link.txt",
+        &format!("/{}", site.path().join("secret.txt").display()),
+    ] {
+        let response = server.get(path);
+        assert!(response.status >= 400, "{path} → {}", response.status);
+        assert!(!response.body.contains("SECRET"), "{path} leaked the file");
+    }
+    server.stop();
+}
+
+#[test]
+fn foreign_host_is_refused_unless_allowed() {
+    let site = copy_fixture("quickstart");
+    let server = Server::start(site.path(), &["--port", &free_port(), "--allowed-host", "tunnel.example"]);
+    let refused = get(server.port, "/", "evil.example");
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("--allowed-host evil.example"), "{}", refused.body);
+    assert_eq!(get(server.port, "/", "tunnel.example").status, 200);
+    assert_eq!(get(server.port, "/", &format!("127.0.0.1:{}", server.port)).status, 200);
+    server.stop();
+}
+
+#[test]
+fn a_port_held_by_another_process_is_skipped_and_named() {
+    let holder = TcpListener::bind(("127.0.0.1", 5173));
+    let site = copy_fixture("quickstart");
+    let mut server = Server::start(site.path(), &[]);
+    let skipped = server.wait_for_line("Port 5173 is in use");
+    if holder.is_ok() {
+        assert!(skipped.contains(&format!("pid {}", std::process::id())), "{skipped}");
+    }
+    assert!((5174..=5183).contains(&server.port), "{}", server.port);
+    assert_eq!(server.get("/").status, 200);
+    server.stop();
+}
+
+#[test]
+fn explicit_port_that_is_taken_fails_with_the_holder() {
+    let holder = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    let site = copy_fixture("quickstart");
+    let output = crate::util::bengal().args(["serve", "--port", &port, "--root"]).arg(site.path()).assert().code(1);
+    let stderr = String::from_utf8(output.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains(&format!("Port {port} is in use by pid {}", std::process::id())), "{stderr}");
+}
