@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -73,8 +74,9 @@ pub struct LooseAsset {
 /// Everything `content/` holds.
 #[derive(Debug, Clone, Default)]
 pub struct Content {
-    /// Pages, ordered by `content_path`.
-    pub pages: Vec<SourcePage>,
+    /// Pages, ordered by `content_path`; shared so that a rebuild after one
+    /// edit copies pointers, not every page.
+    pub pages: Vec<Arc<SourcePage>>,
     /// Sections, ordered by `dir` (the root first).
     pub sections: Vec<SourceSection>,
     /// Files copied as they are.
@@ -101,7 +103,7 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
     for item in parsed.into_iter().flatten() {
         match item {
             Parsed::Page(page) if page.front.draft && !drafts => {}
-            Parsed::Page(page) => pages.push(*page),
+            Parsed::Page(page) => pages.push(Arc::new(*page)),
             Parsed::Section(section) => sections.push(*section),
         }
     }

@@ -1,6 +1,8 @@
 //! Syntax highlighting of fenced code, as CSS classes rather than inline
 //! styles, so that one stylesheet (`syntax.css`) serves light and dark mode.
 
+use std::sync::OnceLock;
+
 use syntect::highlighting::ThemeSet;
 use syntect::html::{ClassStyle, ClassedHTMLGenerator, css_for_theme_with_class_style};
 use syntect::parsing::SyntaxSet;
@@ -22,6 +24,14 @@ impl Default for Highlighter {
 }
 
 impl Highlighter {
+    /// The one highlighter of the process. Loading the syntaxes and compiling
+    /// their patterns costs far more than highlighting a page, so it is done
+    /// once and kept (it is never changed after loading).
+    pub fn shared() -> &'static Highlighter {
+        static SHARED: OnceLock<Highlighter> = OnceLock::new();
+        SHARED.get_or_init(Highlighter::default)
+    }
+
     /// The `<pre>` block for `code`, highlighted when `lang` is known (by name
     /// or file extension, e.g. `rust` or `rs`), escaped as it is otherwise.
     pub fn code_block(&self, lang: &str, code: &str) -> String {

@@ -3,6 +3,7 @@
 //! built once per page, not once per list that shows it.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
@@ -200,6 +201,11 @@ pub fn section_paginate_by(site: &Site, section: &Section) -> usize {
     section.source.front.paginate_by.unwrap_or(site.config.paginate_by)
 }
 
+/// The newest dated pages of the site, as templates' `recent_pages` lists them.
+pub fn recent_pages(site: &Site) -> &[usize] {
+    &site.dated[..site.dated.len().min(RECENT_PAGES)]
+}
+
 /// Number of list pages for `items` at `per` a page (0: no pagination); at least one.
 pub fn pager_count(items: usize, per: usize) -> usize {
     if per == 0 { 1 } else { items.div_ceil(per).max(1) }
@@ -220,16 +226,16 @@ struct TemplateData<'s> {
     site: &'s Site,
     globals: Context,
     /// Each page without its body, as lists show it.
-    listed: Vec<Value>,
+    /// Computed on first use: a rebuild after one edit needs only a few.
+    listed: Vec<OnceLock<Value>>,
     /// Each page's section index and position in that section's list.
     placement: Vec<Option<(usize, usize)>>,
 }
 
 impl<'s> TemplateData<'s> {
     fn new(site: &'s Site) -> Self {
-        let listed: Vec<Value> = site.pages.par_iter().map(|page| page_value(site, page, false)).collect();
-        let mut recent: Vec<usize> = (0..site.pages.len()).filter(|&i| site.pages[i].source.date.is_some()).collect();
-        recent.sort_by(|&a, &b| crate::site::compare_pages(&site.pages[a], &site.pages[b]));
+        let listed: Vec<OnceLock<Value>> = site.pages.iter().map(|_| OnceLock::new()).collect();
+        let recent = recent_pages(site);
         let nav: Vec<Value> = site
             .nav_sections()
             .map(|s| json!({"title": s.title(&site.config), "path": s.source.path, "permalink": site.config.permalink(&s.source.path)}))
@@ -237,7 +243,8 @@ impl<'s> TemplateData<'s> {
         let mut globals = Context::new();
         globals.insert("config", &site.config);
         globals.insert("nav", &nav);
-        globals.insert("recent_pages", &recent.iter().take(RECENT_PAGES).map(|&i| &listed[i]).collect::<Vec<_>>());
+        let recent_values: Vec<Value> = recent.iter().map(|&i| page_value(site, &site.pages[i], false)).collect();
+        globals.insert("recent_pages", &recent_values);
         globals.insert("bengal_version", env!("CARGO_PKG_VERSION"));
         let mut placement = vec![None; site.pages.len()];
         for (section_index, section) in site.sections.iter().enumerate() {
@@ -246,6 +253,11 @@ impl<'s> TemplateData<'s> {
             }
         }
         TemplateData { site, globals, listed, placement }
+    }
+
+    /// Page `index` as lists show it.
+    fn listed(&self, index: usize) -> &Value {
+        self.listed[index].get_or_init(|| page_value(self.site, &self.site.pages[index], false))
     }
 
     /// A page with its body, its section, and its neighbours in the section's list.
@@ -378,7 +390,7 @@ impl<'s> TemplateData<'s> {
         // A paginated section lists its pages through `paginator` only, so that
         // each of its list pages does not carry every page of the section.
         let pages: Vec<&Value> =
-            if with_pages { section.pages.iter().map(|&i| &self.listed[i]).collect() } else { Vec::new() };
+            if with_pages { section.pages.iter().map(|&i| self.listed(i)).collect() } else { Vec::new() };
         json!({
             "title": section.title(&site.config),
             "description": section.source.front.description,
@@ -394,8 +406,8 @@ impl<'s> TemplateData<'s> {
     fn paginator(&self, pages: &[usize], base: &str, pager: usize, per: usize) -> Value {
         let number_pagers = pager_count(pages.len(), per);
         let shown: Vec<&Value> = match per {
-            0 => pages.iter().map(|&i| &self.listed[i]).collect(),
-            per => pages.iter().skip(pager * per).take(per).map(|&i| &self.listed[i]).collect(),
+            0 => pages.iter().map(|&i| self.listed(i)).collect(),
+            per => pages.iter().skip(pager * per).take(per).map(|&i| self.listed(i)).collect(),
         };
         json!({
             "pages": shown,
@@ -424,7 +436,7 @@ impl<'s> TemplateData<'s> {
             "permalink": self.site.config.permalink(&path),
             "path": path,
             "page_count": data.pages.len(),
-            "pages": if with_pages { data.pages.iter().map(|&i| &self.listed[i]).collect() } else { Vec::new() },
+            "pages": if with_pages { data.pages.iter().map(|&i| self.listed(i)).collect() } else { Vec::new() },
         })
     }
 
@@ -432,7 +444,7 @@ impl<'s> TemplateData<'s> {
         let taxonomy = &self.site.taxonomies[index];
         let path = self.site.config.site_path(&format!("{}/", taxonomy.name));
         let terms: Vec<Value> = if with_terms {
-            (0..taxonomy.terms.len()).map(|term| self.term_value(index, term, true)).collect()
+            (0..taxonomy.terms.len()).map(|term| self.term_value(index, term, false)).collect()
         } else {
             Vec::new()
         };
@@ -446,8 +458,7 @@ impl<'s> TemplateData<'s> {
 
     fn feed_context(&self) -> Context {
         let site = self.site;
-        let mut dated: Vec<&Page> = site.pages.iter().filter(|p| p.source.date.is_some()).collect();
-        dated.sort_by(|a, b| crate::site::compare_pages(a, b));
+        let dated: Vec<&Page> = site.dated.iter().map(|&i| &site.pages[i]).collect();
         let entries: Vec<Value> = dated
             .iter()
             .take(FEED_ENTRIES)

@@ -2,9 +2,11 @@
 //! taxonomies and pagination, ready for templates. [`Site::build`] runs the
 //! whole pipeline and writes the output.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -54,9 +56,9 @@ pub struct BuildSummary {
 #[derive(Debug, Clone)]
 pub struct Page {
     /// As read from disk.
-    pub source: SourcePage,
+    pub source: Arc<SourcePage>,
     /// Body as HTML.
-    pub rendered: Rendered,
+    pub rendered: Arc<Rendered>,
 }
 
 /// A section with its body rendered and its members listed.
@@ -118,6 +120,8 @@ pub struct Site {
     pub sections: Vec<Section>,
     /// One entry per configured taxonomy.
     pub taxonomies: Vec<Taxonomy>,
+    /// Indices of dated pages, newest first (for feeds and recent pages).
+    pub dated: Vec<usize>,
     /// Non-Markdown files under `content/` outside bundles.
     pub loose_assets: Vec<LooseAsset>,
 }
@@ -146,31 +150,24 @@ impl Site {
         let links = link_map(&content.pages, &content.sections);
         // Rendered bodies depend on the paths links resolve to, so they are
         // reused only while every path is as before.
-        let reusable: HashMap<&str, (&str, &Rendered)> = match previous {
-            Some(old) if old.config.markdown == config.markdown && old.links() == links => old
-                .pages
-                .iter()
-                .map(|p| (p.source.content_path.as_str(), (p.source.body.as_str(), &p.rendered)))
-                .collect(),
+        let reusable: HashMap<&str, &Page> = match previous {
+            Some(old) if old.config.markdown == config.markdown && old.links() == links => {
+                old.pages.iter().map(|p| (p.source.content_path.as_str(), p)).collect()
+            }
             _ => HashMap::new(),
         };
-        let highlighter = Highlighter::default();
         let resolve = |target: &str| links.get(target.trim_start_matches('/')).cloned();
-        let renderer = Renderer { options: &config.markdown, highlighter: &highlighter, resolve: &resolve };
-        let render_body = |file: &Path, body: &str, body_line: usize| {
-            renderer.render(body).map_err(|err| Error {
-                file: Some(file.to_path_buf()),
-                line: err.line.map(|line| line + body_line - 1),
-                ..err
-            })
-        };
+        let render_body =
+            |file: &Path, body: &str, body_line: usize| render_markdown(&config, &resolve, file, body, body_line);
         let pages: Vec<Page> = content
             .pages
             .into_par_iter()
             .map(|source| {
                 let rendered = match reusable.get(source.content_path.as_str()) {
-                    Some((body, rendered)) if *body == source.body => (*rendered).clone(),
-                    _ => render_body(&source.file, &source.body, source.body_line)?,
+                    Some(old) if Arc::ptr_eq(&old.source, &source) || old.source.body == source.body => {
+                        Arc::clone(&old.rendered)
+                    }
+                    _ => Arc::new(render_body(&source.file, &source.body, source.body_line)?),
                 };
                 Ok(Page { source, rendered })
             })
@@ -209,7 +206,29 @@ impl Site {
             sections[index].subsections = subsections;
         }
         let taxonomies = collect_taxonomies(&config, &pages);
-        Ok(Site { root, config, pages, sections, taxonomies, loose_assets: content.loose_assets })
+        let mut dated: Vec<usize> = (0..pages.len()).filter(|&i| pages[i].source.date.is_some()).collect();
+        dated.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
+        Ok(Site { root, config, pages, sections, taxonomies, dated, loose_assets: content.loose_assets })
+    }
+
+    /// Replaces page `index` with `source`, re-rendering its body, when the
+    /// edit leaves every list as it was (same path, date, weight, title,
+    /// terms): the dev server's fast path, which re-sorts nothing.
+    pub fn replace_page(&mut self, index: usize, source: SourcePage) -> Result<()> {
+        let resolve = |target: &str| self.resolve_link(target);
+        let rendered = render_markdown(&self.config, &resolve, &source.file, &source.body, source.body_line)?;
+        self.pages[index] = Page { source: Arc::new(source), rendered: Arc::new(rendered) };
+        Ok(())
+    }
+
+    /// The URL path of a content file (`blog/hello.md`, `blog/_index.md`).
+    fn resolve_link(&self, target: &str) -> Option<String> {
+        let target = target.trim_start_matches('/');
+        if let Some(page) = self.pages.iter().find(|p| p.source.content_path == target) {
+            return Some(page.source.path.clone());
+        }
+        let dir = target.strip_suffix("_index.md")?.trim_end_matches('/');
+        self.sections.iter().find(|s| s.source.dir == dir).map(|s| s.source.path.clone())
     }
 
     /// Every content path (`blog/hello.md`, `blog/_index.md`) with its URL path.
@@ -293,12 +312,12 @@ fn weight_order(a: Option<i64>, b: Option<i64>) -> Ordering {
 }
 
 /// The title of a page: front matter, else its file name.
-pub fn page_title(page: &Page) -> String {
+pub fn page_title(page: &Page) -> Cow<'_, str> {
     if let Some(title) = &page.source.front.title {
-        return title.clone();
+        return Cow::Borrowed(title);
     }
     let trimmed = page.source.content_path.trim_end_matches("/index.md").trim_end_matches(".md");
-    title_case(trimmed.rsplit('/').next().unwrap_or(trimmed))
+    Cow::Owned(title_case(trimmed.rsplit('/').next().unwrap_or(trimmed)))
 }
 
 /// `release-notes` → `Release notes`.
@@ -315,8 +334,24 @@ fn parent_dir(dir: &str) -> &str {
     dir.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
+/// Renders one body; errors get the file and the line within the file.
+fn render_markdown(
+    config: &Config,
+    resolve: &(dyn Fn(&str) -> Option<String> + Sync),
+    file: &Path,
+    body: &str,
+    body_line: usize,
+) -> Result<Rendered> {
+    let renderer = Renderer { options: &config.markdown, highlighter: Highlighter::shared(), resolve };
+    renderer.render(body).map_err(|err| Error {
+        file: Some(file.to_path_buf()),
+        line: err.line.map(|line| line + body_line - 1),
+        ..err
+    })
+}
+
 fn link_map<'a>(
-    pages: impl IntoIterator<Item = &'a SourcePage>,
+    pages: impl IntoIterator<Item = &'a Arc<SourcePage>>,
     sections: impl IntoIterator<Item = &'a SourceSection>,
 ) -> HashMap<String, String> {
     let mut links = HashMap::new();
@@ -330,7 +365,7 @@ fn link_map<'a>(
     links
 }
 
-fn check_unique_paths(pages: &[SourcePage], sections: &[SourceSection]) -> Result<()> {
+fn check_unique_paths(pages: &[Arc<SourcePage>], sections: &[SourceSection]) -> Result<()> {
     let mut seen: HashMap<&str, &Path> = HashMap::new();
     let owners = sections
         .iter()
@@ -351,9 +386,11 @@ fn collect_taxonomies(config: &Config, pages: &[Page]) -> Vec<Taxonomy> {
         .iter()
         .map(|name| {
             let mut terms: BTreeMap<String, Term> = BTreeMap::new();
+            // Most pages share a few terms: slugify each spelling once.
+            let mut slugs: HashMap<&str, String> = HashMap::new();
             for (index, page) in pages.iter().enumerate() {
                 for term in page.source.terms.get(name).into_iter().flatten() {
-                    let slug = slug::slugify(term);
+                    let slug = slugs.entry(term.as_str()).or_insert_with(|| slug::slugify(term)).clone();
                     let entry = terms.entry(slug.clone()).or_insert_with(|| Term {
                         name: term.clone(),
                         slug,
@@ -380,7 +417,7 @@ mod tests {
 
     fn page(path: &str, title: &str, date: Option<&str>, weight: Option<i64>) -> Page {
         Page {
-            source: SourcePage {
+            source: Arc::new(SourcePage {
                 file: PathBuf::from(path),
                 content_path: path.to_owned(),
                 section_dir: String::new(),
@@ -392,8 +429,8 @@ mod tests {
                 body_line: 1,
                 path: format!("/{path}/"),
                 assets: Vec::new(),
-            },
-            rendered: Rendered::default(),
+            }),
+            rendered: Arc::default(),
         }
     }
 
@@ -415,7 +452,7 @@ mod tests {
     #[test]
     fn titles_default_to_file_names() {
         let mut p = page("blog/release-notes.md", "", None, None);
-        p.source.front.title = None;
+        Arc::make_mut(&mut p.source).front.title = None;
         assert_eq!(page_title(&p), "Release notes");
     }
 }

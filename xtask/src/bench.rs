@@ -56,6 +56,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         None
     };
 
+    let serve = serve_bench(&bengal, &site, args.runs * 2 + 1)?;
     let bengal_median = median(&bengal_times);
     println!(
         "full build of {} pages into an empty output, median of {} runs (after one warm-up):",
@@ -67,7 +68,72 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         println!("  hugo    {:>8.1} ms", ms(hugo_median));
         println!("  bengal / hugo = {:.2}", ms(bengal_median) / ms(hugo_median));
     }
+    println!("bengal serve on the same site:");
+    println!(
+        "  start to first 200   {:>8.1} ms  (full build + {:.1} ms)",
+        ms(serve.first_response),
+        ms(serve.first_response) - ms(bengal_median)
+    );
+    println!(
+        "  save to reload event {:>8.1} ms  (median of {} edits of one page)",
+        ms(median(&serve.reloads)),
+        serve.reloads.len()
+    );
     Ok(())
+}
+
+struct ServeTimes {
+    first_response: Duration,
+    reloads: Vec<Duration>,
+}
+
+/// Starts `bengal serve` on `site`, times the first 200, then times each of
+/// `edits` saves of one page until its reload event arrives.
+fn serve_bench(bengal: &Path, site: &Path, edits: usize) -> Result<ServeTimes, String> {
+    const WAIT: Duration = Duration::from_secs(120);
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map_err(|err| format!("no free port: {err}"))?
+        .port();
+    // A cold start: nothing left from an earlier serve to skip writing.
+    let served = site.join(".bengal/serve");
+    if served.exists() {
+        std::fs::remove_dir_all(&served).map_err(|err| format!("could not clear {}: {err}", served.display()))?;
+    }
+    let started = Instant::now();
+    let mut child = Command::new(bengal)
+        .args(["--quiet", "serve", "--port", &port.to_string(), "--root"])
+        .arg(site)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|err| format!("could not start bengal serve: {err}"))?;
+    let result = (|| {
+        while crate::probe::get_status(port, "/", WAIT) != Some(200) {
+            if started.elapsed() > WAIT {
+                return Err("bengal serve gave no 200 within 2 minutes".to_owned());
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("bengal serve exited early: {status}"));
+            }
+            std::thread::yield_now();
+        }
+        let first_response = started.elapsed();
+        let mut events = crate::probe::EventStream::open(port, WAIT)?;
+        let page = site.join(format!("content/s{}/p{:05}.md", 13 % SECTIONS, 13));
+        let mut reloads = Vec::with_capacity(edits);
+        for edit in 0..edits {
+            let mut text = std::fs::read_to_string(&page).map_err(|err| err.to_string())?;
+            text.push_str(&format!("\nEdit number {edit}.\n"));
+            let saved = Instant::now();
+            std::fs::write(&page, text).map_err(|err| err.to_string())?;
+            events.wait_for("event: reload", WAIT)?;
+            reloads.push(saved.elapsed());
+        }
+        Ok(ServeTimes { first_response, reloads })
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
 
 fn hugo_available() -> bool {

@@ -4,6 +4,7 @@
 //! - `bench`: full-build time against Hugo on a generated site.
 
 mod bench;
+mod probe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

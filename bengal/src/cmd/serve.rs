@@ -57,13 +57,16 @@ fn printer(ui: Ui, root: std::path::PathBuf, open: bool) -> devserver::Events {
             }
         }
         ServerEvent::Built { elapsed } => ui.success(&format!("Built in {} ms", elapsed.as_millis())),
-        ServerEvent::Rebuilt { report, elapsed } if !report.changed.is_empty() || !report.removed.is_empty() => {
+        ServerEvent::Rebuilt { report, elapsed, steps } if !report.changed.is_empty() || !report.removed.is_empty() => {
             let files = report.changed.len() + report.removed.len();
             ui.success(&format!(
                 "Rebuilt in {} ms ({files} file{} changed)",
                 elapsed.as_millis(),
                 if files == 1 { "" } else { "s" }
-            ))
+            ));
+            for (step, took) in steps {
+                ui.verbose(&format!("{:>6.1} ms  {step}", took.as_secs_f64() * 1000.0));
+            }
         }
         ServerEvent::Rebuilt { .. } => {}
         ServerEvent::BuildFailed(err) => {

@@ -72,6 +72,8 @@ pub enum ServerEvent {
         report: WriteReport,
         /// How long it took.
         elapsed: Duration,
+        /// How long each step took.
+        steps: Vec<(&'static str, Duration)>,
     },
     /// A build failed; the last good build is still served.
     BuildFailed(Error),
@@ -181,7 +183,8 @@ async fn watch_and_rebuild(
                     if !report.changed.is_empty() || !report.removed.is_empty() {
                         state.live().send(reload_message(&report));
                     }
-                    events(ServerEvent::Rebuilt { report, elapsed: started.elapsed() });
+                    let steps = std::mem::take(&mut rebuilder.timings);
+                    events(ServerEvent::Rebuilt { report, elapsed: started.elapsed(), steps });
                 }
                 Err(err) => {
                     if !rebuilder.has_built() {

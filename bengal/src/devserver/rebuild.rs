@@ -9,11 +9,11 @@
 //! - an edit to a page: that page; when what lists show of it changed, also
 //!   its neighbours and the list pages that show it.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::config::CONFIG_FILE;
-use crate::content::{self, CONTENT_DIR, Content};
+use crate::content::{self, CONTENT_DIR};
 use crate::error::Result;
 use crate::output::{self, Artifact, WriteReport};
 use crate::render::{self, Job, STATIC_DIR, section_paginate_by};
@@ -32,6 +32,8 @@ pub struct Rebuilder {
     options: BuildOptions,
     output: PathBuf,
     last: Option<Built>,
+    /// Wall time of each step of the last rebuild, for `--verbose`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// What a batch of changes asks for.
@@ -46,7 +48,7 @@ struct Plan {
 impl Rebuilder {
     /// A rebuilder that has built nothing yet.
     pub fn new(options: BuildOptions, output: PathBuf) -> Self {
-        Rebuilder { options, output, last: None }
+        Rebuilder { options, output, last: None, timings: Vec::new() }
     }
 
     /// Whether a build has succeeded yet.
@@ -66,6 +68,11 @@ impl Rebuilder {
 
     /// Rebuilds what `batch` can have changed.
     pub fn apply(&mut self, batch: &Batch) -> Result<WriteReport> {
+        self.timings.clear();
+        let mut lap = std::time::Instant::now();
+        let mut step = |timings: &mut Vec<_>, name: &'static str| {
+            timings.push((name, std::mem::replace(&mut lap, std::time::Instant::now()).elapsed()));
+        };
         let plan = classify(&self.options.root, batch);
         let Some(last) = self.last.as_mut() else { return self.full() };
         if plan.everything {
@@ -100,8 +107,12 @@ impl Rebuilder {
         }
         let mut seen = HashSet::new();
         jobs.retain(|job| seen.insert(format!("{job:?}")));
+        step(&mut self.timings, "read changes");
         let artifacts: Vec<Artifact> = render::render_jobs(&last.site, &last.templates, &jobs, &|_, _| {})?;
-        output::write_changed(&self.output, &artifacts)
+        step(&mut self.timings, "render");
+        let report = output::write_changed(&self.output, &artifacts);
+        step(&mut self.timings, "write");
+        report
     }
 }
 
@@ -156,25 +167,20 @@ enum Edit {
 
 /// Re-reads the edited pages and works out which outputs they touch.
 fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: &BTreeSet<PathBuf>) -> Result<Edit> {
-    let mut content = Content {
-        pages: old.pages.iter().map(|p| p.source.clone()).collect(),
-        sections: old.sections.iter().map(|s| s.source.clone()).collect(),
-        loose_assets: old.loose_assets.clone(),
-    };
+    let mut site = old.clone();
     let mut edited = Vec::new();
     for file in files {
         let relative = file.strip_prefix(&options.root).unwrap_or(file);
-        let Some(index) = content.pages.iter().position(|p| p.file == relative) else {
+        let Some(index) = site.pages.iter().position(|p| p.source.file == relative) else {
             return Ok(Edit::Structural);
         };
-        let page = content::load_page(&options.root, &old.config, file)?;
-        if page.front.draft && !options.drafts || list_key(&page) != list_key(&content.pages[index]) {
+        let page = content::load_page(&options.root, &site.config, file)?;
+        if page.front.draft && !options.drafts || list_key(&page) != list_key(&site.pages[index].source) {
             return Ok(Edit::Structural);
         }
-        content.pages[index] = page;
+        site.replace_page(index, page)?;
         edited.push(index);
     }
-    let site = Site::assemble(options.root.clone(), old.config.clone(), content, Some(old))?;
     let mut jobs = Vec::new();
     for &index in &edited {
         jobs.push(Job::Page(index));
@@ -184,11 +190,19 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
         }
         // What lists show of the page changed: every list showing it, its
         // neighbours (they name it), and whatever uses the recent pages.
-        jobs.push(Job::Sitemap);
+        if old.pages[index].source.updated != site.pages[index].source.updated {
+            jobs.push(Job::Sitemap);
+        }
         jobs.extend(lists_showing(&site, index));
+        jobs.extend(neighbours(&site, index).into_iter().map(Job::Page));
+        if !render::recent_pages(&site).contains(&index) {
+            continue;
+        }
+        let mut uses_recent: HashMap<String, bool> = HashMap::new();
         jobs.extend(render::plan(&site)?.into_iter().filter(|job| {
-            matches!(job, Job::Page(i) if neighbours(&site, index).contains(i))
-                || job.template(&site).is_some_and(|name| templates.mentions(name, "recent_pages"))
+            job.template(&site).is_some_and(|name| {
+                *uses_recent.entry(name.to_owned()).or_insert_with(|| templates.mentions(name, "recent_pages"))
+            })
         }));
     }
     Ok(Edit::Pages { site: Box::new(site), jobs })
@@ -251,4 +265,112 @@ fn lists_showing(site: &Site, page: usize) -> Vec<Job> {
         }
     }
     jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy of the quickstart fixture, built once.
+    fn built_site() -> (tempfile::TempDir, Rebuilder) {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/quickstart");
+        for entry in walkdir::WalkDir::new(&fixture) {
+            let entry = entry.unwrap();
+            let target = dir.path().join(entry.path().strip_prefix(&fixture).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+        let output = dir.path().join(".bengal/serve");
+        let options =
+            BuildOptions { root: dir.path().to_path_buf(), output: Some(output.clone()), ..Default::default() };
+        let mut rebuilder = Rebuilder::new(options, output);
+        rebuilder.full().unwrap();
+        (dir, rebuilder)
+    }
+
+    fn batch(paths: &[PathBuf]) -> Batch {
+        Batch { paths: paths.iter().cloned().collect() }
+    }
+
+    fn edit(path: &Path, from: &str, to: &str) {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{from:?} not in {}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    #[test]
+    fn body_edit_below_the_summary_rewrites_only_the_page_and_feed() {
+        let (dir, mut rebuilder) = built_site();
+        let post = dir.path().join("content/blog/why-static.md");
+        edit(&post, "<!-- more -->", "<!-- more -->\n\nA new paragraph.");
+        let report = rebuilder.apply(&batch(&[post])).unwrap();
+        assert_eq!(report.changed, ["atom.xml", "blog/why-static/index.html"]);
+    }
+
+    #[test]
+    fn summary_edit_rewrites_the_lists_that_show_it() {
+        let (dir, mut rebuilder) = built_site();
+        let post = dir.path().join("content/blog/deploying-to-github-pages.md");
+        let text = std::fs::read_to_string(&post).unwrap();
+        std::fs::write(&post, text.replacen("\n\n", "\n\nFresh first words. ", 1)).unwrap();
+        let report = rebuilder.apply(&batch(&[post])).unwrap();
+        assert!(report.changed.contains(&"blog/index.html".to_owned()), "{:?}", report.changed);
+        assert!(report.changed.contains(&"blog/deploying-to-github-pages/index.html".to_owned()));
+        assert!(!report.changed.contains(&"docs/index.html".to_owned()), "{:?}", report.changed);
+    }
+
+    #[test]
+    fn template_edit_rewrites_only_what_uses_it() {
+        let (dir, mut rebuilder) = built_site();
+        let template = dir.path().join("templates/term.html");
+        std::fs::create_dir_all(template.parent().unwrap()).unwrap();
+        std::fs::write(&template, "TERM {{ term.name }}").unwrap();
+        let report = rebuilder.apply(&batch(&[template])).unwrap();
+        assert!(!report.changed.is_empty());
+        assert!(
+            report.changed.iter().all(|path| path.starts_with("tags/") && path != "tags/index.html"),
+            "{:?}",
+            report.changed
+        );
+    }
+
+    #[test]
+    fn static_edit_copies_that_file_alone() {
+        let (dir, mut rebuilder) = built_site();
+        let css = dir.path().join("static/site.css");
+        std::fs::write(&css, "a { color: red }").unwrap();
+        let report = rebuilder.apply(&batch(&[css])).unwrap();
+        assert_eq!(report.changed, ["site.css"]);
+    }
+
+    #[test]
+    fn new_page_and_config_rebuild_everything_and_errors_keep_the_last_build() {
+        let (dir, mut rebuilder) = built_site();
+        let page = dir.path().join("content/blog/brand-new.md");
+        std::fs::write(&page, "+++\ntitle = \"Brand new\"\ndate = 2030-01-01\n+++\nHello.\n").unwrap();
+        let report = rebuilder.apply(&batch(std::slice::from_ref(&page))).unwrap();
+        assert!(report.changed.contains(&"blog/brand-new/index.html".to_owned()));
+        assert!(report.changed.contains(&"index.html".to_owned()), "home lists recent pages");
+
+        std::fs::write(&page, "+++\ntitle = \"broken\n+++\n").unwrap();
+        let err = rebuilder.apply(&batch(&[page])).unwrap_err();
+        assert_eq!(err.line, Some(2));
+        let served = dir.path().join(".bengal/serve/blog/brand-new/index.html");
+        assert!(std::fs::read_to_string(served).unwrap().contains("Brand new"), "last good page kept");
+
+        let config = dir.path().join("bengal.toml");
+        edit(&config, "Bengal Quickstart", "Renamed Site");
+        let err = rebuilder.apply(&batch(std::slice::from_ref(&config))).unwrap_err();
+        assert_eq!(err.file.as_deref(), Some(Path::new("content/blog/brand-new.md")), "still broken");
+
+        std::fs::remove_file(dir.path().join("content/blog/brand-new.md")).unwrap();
+        let report = rebuilder.apply(&batch(&[config])).unwrap();
+        assert_eq!(report.removed, ["blog/brand-new/index.html"]);
+        let home = std::fs::read_to_string(dir.path().join(".bengal/serve/index.html")).unwrap();
+        assert!(home.contains("Renamed Site"));
+    }
 }
