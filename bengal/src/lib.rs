@@ -26,6 +26,7 @@ pub mod error;
 pub mod frontmatter;
 pub mod highlight;
 pub mod html;
+pub mod lifecycle;
 pub mod markdown;
 pub mod output;
 pub mod ports;

@@ -6,9 +6,9 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anstream::{eprintln, println};
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::Write;
 
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 const HINT: Style = AnsiColor::Cyan.on_default().bold();
@@ -18,6 +18,21 @@ const URL: Style = AnsiColor::Cyan.on_default();
 
 /// How long a build runs before a progress bar is worth drawing.
 const PROGRESS_AFTER: Duration = Duration::from_millis(300);
+
+/// Prints a line to stdout. A closed stdout (a pipe whose reader went away)
+/// loses the line instead of panicking: a server must outlive its log reader.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(anstream::stdout(), $($arg)*);
+    }};
+}
+
+/// Prints a line to stderr, never panicking.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(anstream::stderr(), $($arg)*);
+    }};
+}
 
 /// Output settings from the global flags.
 #[derive(Debug, Clone, Copy)]
@@ -32,43 +47,43 @@ impl Ui {
     }
 
     pub fn error(&self, err: &bengal::Error) {
-        eprintln!("{ERROR}error:{ERROR:#} {err}");
+        err!("{ERROR}error:{ERROR:#} {err}");
         if let Some(hint) = &err.hint {
-            eprintln!("  {HINT}help:{HINT:#} {hint}");
+            err!("  {HINT}help:{HINT:#} {hint}");
         }
     }
 
     pub fn warning(&self, message: &str) {
-        eprintln!("{WARNING}warning:{WARNING:#} {message}");
+        err!("{WARNING}warning:{WARNING:#} {message}");
     }
 
     pub fn success(&self, message: &str) {
         if !self.quiet {
-            println!("{SUCCESS}✓{SUCCESS:#} {message}");
+            out!("{SUCCESS}✓{SUCCESS:#} {message}");
         }
     }
 
     pub fn info(&self, message: &str) {
         if !self.quiet {
-            println!("  {message}");
+            out!("  {message}");
         }
     }
 
     pub fn verbose(&self, message: &str) {
         if self.verbose {
-            println!("  {message}");
+            out!("  {message}");
         }
     }
 
     /// The serve banner: what is served, where, and how to stop.
     pub fn banner(&self, site: &Path, url: &str) {
         if !self.quiet {
-            println!();
-            println!("  {SUCCESS}Bengal {}{SUCCESS:#}  serving {}", env!("CARGO_PKG_VERSION"), self.display_path(site));
-            println!();
-            println!("  ➜  Local:   {URL}{url}{URL:#}");
-            println!("  ➜  Press Ctrl+C to stop");
-            println!();
+            out!();
+            out!("  {SUCCESS}Bengal {}{SUCCESS:#}  serving {}", env!("CARGO_PKG_VERSION"), self.display_path(site));
+            out!();
+            out!("  ➜  Local:   {URL}{url}{URL:#}");
+            out!("  ➜  Press Ctrl+C to stop");
+            out!();
         }
     }
 

@@ -19,6 +19,10 @@ use crate::error::Error;
 
 /// Quiet time after the last event before a batch is sent.
 pub const DEBOUNCE: Duration = Duration::from_millis(30);
+/// The site's input folders, watched recursively; the root itself is watched
+/// for its own files (`bengal.toml`) only.
+const INPUT_DIRS: [&str; 3] = [crate::content::CONTENT_DIR, crate::templates::TEMPLATES_DIR, crate::render::STATIC_DIR];
+
 /// A batch is sent at the latest this long after its first event, so a never-ending stream of events still rebuilds.
 pub const MAX_BATCH_DELAY: Duration = Duration::from_millis(500);
 
@@ -86,7 +90,7 @@ pub struct Watcher {
     first: Option<Instant>,
     last: Instant,
     /// Owns the inotify fd and thread; dropped with `self`.
-    _notify: RecommendedWatcher,
+    notify: RecommendedWatcher,
 }
 
 impl Watcher {
@@ -101,16 +105,24 @@ impl Watcher {
             let _ = sender.send(event);
         })
         .map_err(|err| watch_error(&root, err))?;
-        notify.watch(&root, RecursiveMode::Recursive).map_err(|err| watch_error(&root, err))?;
-        Ok(Watcher {
-            root,
-            output,
-            events,
-            pending: Batch::default(),
-            first: None,
-            last: Instant::now(),
-            _notify: notify,
-        })
+        // The root alone (for bengal.toml and new input folders), then each
+        // input folder deeply; never the output, whose thousands of new
+        // directories would each cost an inotify watch during every build.
+        notify.watch(&root, RecursiveMode::NonRecursive).map_err(|err| watch_error(&root, err))?;
+        let mut watcher =
+            Watcher { root, output, events, pending: Batch::default(), first: None, last: Instant::now(), notify };
+        for dir in INPUT_DIRS {
+            watcher.watch_input(&watcher.root.join(dir))?;
+        }
+        Ok(watcher)
+    }
+
+    /// Watches an input folder recursively, if it exists.
+    fn watch_input(&mut self, dir: &Path) -> Result<(), Error> {
+        if !dir.is_dir() {
+            return Ok(());
+        }
+        self.notify.watch(dir, RecursiveMode::Recursive).map_err(|err| watch_error(dir, err))
     }
 
     /// Waits for the next debounced batch of non-ignored paths; returns None when `cancel` is cancelled or the watcher died.
@@ -173,6 +185,12 @@ impl Watcher {
         // Renames carry both the old and the new name, so a save-by-rename
         // still reports the real file.
         for path in event.paths {
+            // An input folder created after the start (a first template).
+            if path.parent() == Some(self.root.as_path())
+                && INPUT_DIRS.iter().any(|dir| path.file_name() == Some(std::ffi::OsStr::new(dir)))
+            {
+                let _ = self.watch_input(&path);
+            }
             if !is_ignored(&self.root, &self.output, &path) {
                 self.pending.paths.insert(path);
                 relevant = true;

@@ -102,20 +102,24 @@ fn serve_bench(bengal: &Path, site: &Path, edits: usize) -> Result<ServeTimes, S
     }
     let started = Instant::now();
     let mut child = Command::new(bengal)
-        .args(["--quiet", "serve", "--port", &port.to_string(), "--root"])
+        .args(["serve", "--port", &port.to_string(), "--root"])
         .arg(site)
-        .stdout(std::process::Stdio::null())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|err| format!("could not start bengal serve: {err}"))?;
+    let stdout = child.stdout.take();
     let result = (|| {
-        while crate::probe::get_status(port, "/", WAIT) != Some(200) {
-            if started.elapsed() > WAIT {
-                return Err("bengal serve gave no 200 within 2 minutes".to_owned());
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("bengal serve exited early: {status}"));
-            }
-            std::thread::yield_now();
+        // The banner is printed once the site is built and the port accepts.
+        let stdout = stdout.ok_or("no stdout")?;
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        if !lines.by_ref().map_while(Result::ok).any(|line| line.contains("Local:")) {
+            return Err(format!("bengal serve exited before serving: {:?}", child.try_wait()));
+        }
+        // Keep reading, so the server's later lines never meet a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        if crate::probe::get_status(port, "/", WAIT) != Some(200) {
+            return Err("bengal serve did not answer / with 200".to_owned());
         }
         let first_response = started.elapsed();
         let mut events = crate::probe::EventStream::open(port, WAIT)?;

@@ -162,3 +162,26 @@ fn explicit_port_that_is_taken_fails_with_the_holder() {
     let stderr = String::from_utf8(output.get_output().stderr.clone()).unwrap();
     assert!(stderr.contains(&format!("Port {port} is in use by pid {}", std::process::id())), "{stderr}");
 }
+
+#[test]
+fn pages_are_never_torn_during_rebuilds() {
+    let (site, server) = serve_quickstart();
+    let mut events = EventStream::open(server.port);
+    let post = site.path().join("content/blog/why-static.md");
+    let original = std::fs::read_to_string(&post).unwrap();
+    let port = server.port;
+    let reader = std::thread::spawn(move || {
+        (0..150)
+            .map(|_| get(port, "/blog/why-static/", "localhost"))
+            .filter(|r| r.status != 200 || !r.body.trim_end().ends_with("</html>"))
+            .map(|r| format!("{} {}", r.status, r.body.len()))
+            .collect::<Vec<_>>()
+    });
+    for edit in 0..10 {
+        std::fs::write(&post, format!("{original}\n{}\n", "Padding words. ".repeat(200 * (edit + 1)))).unwrap();
+        assert_eq!(events.next_event().0, "reload");
+    }
+    let torn = reader.join().unwrap();
+    assert!(torn.is_empty(), "incomplete responses: {torn:?}");
+    server.stop();
+}
