@@ -14,19 +14,27 @@ use crate::{cargo, workspace_root};
 pub struct BenchArgs {
     pub pages: usize,
     pub runs: usize,
+    /// Only the dev server part (the build comparison takes minutes).
+    pub serve_only: bool,
 }
 
 impl BenchArgs {
     pub fn parse(args: &[String]) -> Result<BenchArgs, String> {
-        let mut bench = BenchArgs { pages: 10_000, runs: 5 };
+        let mut bench = BenchArgs { pages: 10_000, runs: 5, serve_only: false };
         let mut args = args.iter();
         while let Some(flag) = args.next() {
+            if flag == "--serve-only" {
+                bench.serve_only = true;
+                continue;
+            }
             let value = args.next().and_then(|v| v.parse().ok());
             match (flag.as_str(), value) {
                 ("--pages", Some(n)) => bench.pages = n,
                 ("--runs", Some(n)) if n > 0 => bench.runs = n,
                 _ => {
-                    return Err(format!("bench: unexpected `{flag}`; usage: cargo xtask bench [--pages N] [--runs N]"));
+                    return Err(format!(
+                        "bench: unexpected `{flag}`; usage: cargo xtask bench [--pages N] [--runs N] [--serve-only]"
+                    ));
                 }
             }
         }
@@ -42,6 +50,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     generate_site(&site, args.pages).map_err(|err| format!("could not write the bench site: {err}"))?;
     eprintln!("site: {} pages in {}", args.pages, site.display());
 
+    if args.serve_only {
+        let serve = serve_bench(&bengal, &site, args.runs * 2 + 1)?;
+        print_serve(&serve, None);
+        return Ok(());
+    }
     let out = site.join("out");
     let mut bengal_cmd = Command::new(&bengal);
     bengal_cmd.args(["--quiet", "build", "--root"]).arg(&site).arg("--output").arg(out.join("bengal"));
@@ -68,18 +81,19 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         println!("  hugo    {:>8.1} ms", ms(hugo_median));
         println!("  bengal / hugo = {:.2}", ms(bengal_median) / ms(hugo_median));
     }
+    print_serve(&serve, Some(bengal_median));
+    Ok(())
+}
+
+fn print_serve(serve: &ServeTimes, build: Option<Duration>) {
     println!("bengal serve on the same site:");
-    println!(
-        "  start to first 200   {:>8.1} ms  (full build + {:.1} ms)",
-        ms(serve.first_response),
-        ms(serve.first_response) - ms(bengal_median)
-    );
+    let against_build = build.map(|b| format!("  (full build + {:.1} ms)", ms(serve.first_response) - ms(b)));
+    println!("  start to first 200   {:>8.1} ms{}", ms(serve.first_response), against_build.unwrap_or_default());
     println!(
         "  save to reload event {:>8.1} ms  (median of {} edits of one page)",
         ms(median(&serve.reloads)),
         serve.reloads.len()
     );
-    Ok(())
 }
 
 struct ServeTimes {
