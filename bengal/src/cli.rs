@@ -79,4 +79,10 @@ pub struct ServeArgs {
     /// Also accept requests for this host name (repeatable), e.g. a tunnel's.
     #[arg(long = "allowed-host", value_name = "HOST")]
     pub allowed_hosts: Vec<String>,
+    /// Stop a Bengal server already serving this site (or holding the port) without asking.
+    #[arg(long)]
+    pub replace: bool,
+    /// Keep running when the parent process (terminal, editor) exits.
+    #[arg(long)]
+    pub no_parent_watch: bool,
 }

@@ -63,6 +63,19 @@ impl Ui {
         }
     }
 
+    /// A line of the lifecycle log: printed even with `--quiet`, since it is
+    /// how a stop reports what it released.
+    pub fn info_line(&self, message: &str) {
+        out!("{message}");
+    }
+
+    /// A question, without a newline.
+    pub fn prompt(&self, question: &str) {
+        let mut stdout = anstream::stdout();
+        let _ = write!(stdout, "{question}");
+        let _ = stdout.flush();
+    }
+
     pub fn info(&self, message: &str) {
         if !self.quiet {
             out!("  {message}");

@@ -1,8 +1,18 @@
+//! `bengal serve`: the lifecycle around the dev server. Every way the server
+//! can end comes through here as one [`Shutdown`] reason, releases every
+//! resource in reverse order with a fixed log, and ends the process the way
+//! the reason says.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bengal::devserver::{self, ServeOptions, ServerEvent};
-use bengal::ports::Host;
+use bengal::devserver::{self, Context, ServeOptions, ServerEvent};
+use bengal::lifecycle::pidfile::{self, Found, PID_FILE};
+use bengal::lifecycle::procs::{self, Process};
+use bengal::lifecycle::{self, Lifecycle, Shutdown, signals};
+use bengal::ports::{self, Host};
 use bengal::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
@@ -13,41 +23,166 @@ use crate::ui::Ui;
 const DEFAULT_PORT: u16 = 5173;
 
 /// How long blocking work (a rebuild in flight) may delay the exit.
-const BLOCKING_GRACE: Duration = Duration::from_millis(500);
+const BLOCKING_GRACE: Duration = Duration::from_millis(100);
+
+/// How the serve command ended, before the process exits.
+enum Ended {
+    /// A trigger stopped a running server.
+    Stopped(Shutdown),
+    /// Startup failed.
+    Failed(Error),
+}
 
 pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
     let host = Host::parse(&args.host)?;
     if !host.is_loopback() {
         ui.warning(&format!("listening on {}: anyone who can reach this machine can see the site", args.host));
     }
+    let port = args.port.unwrap_or(DEFAULT_PORT);
+    take_over(&args.root, port, args.replace, ui)?;
     let options = ServeOptions {
         root: args.root.clone(),
         drafts: args.drafts,
         host,
-        port: args.port.unwrap_or(DEFAULT_PORT),
+        port,
         strict_port: args.strict_port || args.port.is_some(),
         allowed_hosts: args.allowed_hosts.clone(),
     };
+    // Detached on purpose (nohup, or already a child of init): neither the
+    // terminal's SIGHUP nor the parent is watched.
+    let nohup = signals::hangup_ignored_at_start();
+    let parent = lifecycle::parent_pid();
+    let watch_parent = !args.no_parent_watch && !nohup && parent > 1;
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|err| Error::new(format!("could not start the async runtime: {err}")))?;
-    let cancel = CancellationToken::new();
-    let events = printer(*ui, args.root.clone(), args.open);
-    let result = runtime.block_on(async {
-        let signals = tokio::spawn(stop_on_signal(cancel.clone()));
-        let result = devserver::run(options, cancel.clone(), events).await;
-        signals.abort();
-        result
+    let lifecycle = Arc::new(Lifecycle::default());
+    let (trigger, mut reasons) = lifecycle::channel();
+    lifecycle::install_panic_hook(trigger.clone());
+    let ended = runtime.block_on(async {
+        let second = *ui;
+        tokio::spawn(signals::listen(trigger.clone(), lifecycle.clone(), !nohup, move || {
+            second.info("Forcing shutdown");
+        }));
+        if watch_parent {
+            let trigger = trigger.clone();
+            tokio::spawn(async move {
+                lifecycle::parent_died(parent).await;
+                trigger.fire(Shutdown::ParentDied);
+            });
+        }
+        let stop = CancellationToken::new();
+        let context = Context { lifecycle: lifecycle.clone(), trigger, stop: stop.clone(), events: printer(*ui, args) };
+        let server = devserver::run(options, context);
+        // Whatever comes first: a startup failure, or a reason to stop. The
+        // server's future is dropped either way; what it acquired is released
+        // below, what it had not registered yet closes with it.
+        let ended = tokio::select! {
+            result = server => match result {
+                Err(err) => Ended::Failed(err),
+                Ok(()) => Ended::Stopped(Shutdown::Fatal("the server stopped by itself".into())),
+            },
+            Some(reason) = reasons.recv() => Ended::Stopped(reason),
+        };
+        match &ended {
+            Ended::Stopped(reason) => {
+                ui.info_line(&reason.to_string());
+                if matches!(reason, Shutdown::Signal(signals::SignalKind::Interrupt)) {
+                    ui.info_line("Press Ctrl+C again to stop at once");
+                }
+            }
+            Ended::Failed(err) => ui.error(err),
+        }
+        stop.cancel();
+        lifecycle.release_all(&|outcome| ui.info_line(&outcome.to_string())).await;
+        ended
     });
     runtime.shutdown_timeout(BLOCKING_GRACE);
-    if result.is_ok() {
-        ui.success("Server stopped");
+    match ended {
+        Ended::Stopped(reason) => {
+            ui.info_line("Server stopped");
+            reason.exit()
+        }
+        // Already printed and released: exit 1 without a second message.
+        Ended::Failed(_) => std::process::exit(1),
     }
-    result
 }
 
-fn printer(ui: Ui, root: std::path::PathBuf, open: bool) -> devserver::Events {
+/// Before starting: a stale pid file is removed; a live server of this site,
+/// or a Bengal server of another site holding the port, is offered to be
+/// stopped (on a terminal, or with `--replace`).
+fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<()> {
+    match pidfile::inspect(root)? {
+        Found::Nothing => {}
+        Found::Stale(info) => {
+            pidfile::remove_stale(root)?;
+            let pid = info.map(|i| format!(" (pid {} is gone)", i.pid)).unwrap_or_default();
+            ui.info_line(&format!("Removed stale {PID_FILE}{pid}"));
+        }
+        Found::Live(info) => {
+            ui.info_line(&format!("A Bengal server (pid {}) is already serving this site at {}", info.pid, info.url));
+            if !(replace || ask(ui, "Stop it and take over? [Y/n] ")) {
+                return Err(Error::new("this site is already being served").with_hint(format!(
+                    "open {}, stop it with `bengal cleanup`, or start with --replace to take over",
+                    info.url
+                )));
+            }
+            let process = Process::read(info.pid).filter(|p| Some(p.start_time) == info.start_time);
+            stop_server(process, ui)?;
+        }
+    }
+    let other = ports::port_holders(port)
+        .into_iter()
+        .filter_map(|holder| Process::read(holder.pid))
+        .find(|p| p.is_bengal_server() && p.uid == nix_uid());
+    if let Some(process) = other {
+        let site = process.root_arg().map(|r| r.display().to_string()).unwrap_or_else(|| "another site".into());
+        ui.info_line(&format!("Port {port} is held by a Bengal server of {site} (pid {})", process.pid));
+        if replace || ask(ui, "Stop it and take over? [Y/n] ") {
+            stop_server(Some(process), ui)?;
+        }
+    }
+    Ok(())
+}
+
+fn stop_server(process: Option<Process>, ui: &Ui) -> Result<()> {
+    let Some(process) = process else { return Ok(()) };
+    match procs::stop(&process) {
+        Ok(procs::Stopped::Gracefully | procs::Stopped::AlreadyGone) => {
+            ui.info_line(&format!("Stopped pid {}", process.pid));
+            Ok(())
+        }
+        Ok(procs::Stopped::Killed) => {
+            ui.info_line(&format!("Killed pid {} (it did not stop within 5 s)", process.pid));
+            Ok(())
+        }
+        Err(refused) => Err(Error::new(format!("did not stop pid {}: {refused}", process.pid))
+            .with_hint("stop it yourself, or choose another --port")),
+    }
+}
+
+/// Asks a yes/no question on a terminal; no terminal means no.
+fn ask(ui: &Ui, question: &str) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    ui.prompt(question);
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes")
+}
+
+fn nix_uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+fn printer(ui: Ui, args: &ServeArgs) -> devserver::Events {
+    let root = args.root.clone();
+    let open = args.open;
     Arc::new(move |event| match event {
         ServerEvent::PortSkipped(skipped) => ui.info(&format!("{}, trying another one…", skipped.message())),
         ServerEvent::Listening { url, .. } => {
@@ -85,23 +220,4 @@ fn open_browser(ui: &Ui, url: &str) {
         Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
         Err(err) => ui.warning(&format!("could not open a browser ({opener}: {err}); open {url} yourself")),
     }
-}
-
-/// Cancels on Ctrl+C, SIGTERM or SIGHUP.
-async fn stop_on_signal(cancel: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    cancel.cancel();
 }

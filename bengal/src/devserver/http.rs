@@ -37,6 +37,8 @@ struct Inner {
     /// Set while no build has succeeded yet: every page shows this error.
     first_build_error: RwLock<Option<crate::Error>>,
     cancel: CancellationToken,
+    /// False until the first build is done; page requests wait for it.
+    ready: tokio::sync::watch::Sender<bool>,
     log: RequestLog,
 }
 
@@ -50,6 +52,7 @@ impl AppState {
             allowed_hosts,
             first_build_error: RwLock::new(None),
             cancel,
+            ready: tokio::sync::watch::channel(false).0,
             log,
         }))
     }
@@ -62,6 +65,11 @@ impl AppState {
     /// Resolves when the server is told to stop.
     pub fn cancelled(&self) -> WaitForCancellationFutureOwned {
         self.0.cancel.clone().cancelled_owned()
+    }
+
+    /// Lets page requests through: the first build is done (or failed).
+    pub fn set_ready(&self) {
+        self.0.ready.send_replace(true);
     }
 
     /// Sets or clears the error shown while no build has succeeded.
@@ -121,6 +129,11 @@ fn host_name(host: &str) -> &str {
 }
 
 async fn site(State(state): State<AppState>, request: Request) -> Response {
+    let mut ready = state.0.ready.subscribe();
+    tokio::select! {
+        _ = ready.wait_for(|ready| *ready) => {}
+        () = state.0.cancel.cancelled() => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
     if let Ok(guard) = state.0.first_build_error.read()
         && let Some(error) = guard.as_ref()
     {

@@ -10,13 +10,15 @@ pub mod livereload;
 pub mod rebuild;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
+use crate::lifecycle::pidfile::{PID_FILE, PidFile, ServerInfo};
+use crate::lifecycle::procs::Process;
+use crate::lifecycle::{Lifecycle, Shutdown, Trigger, failpoint, failpoint_set};
 use crate::output::WriteReport;
 use crate::ports::{self, Host, Skipped};
 use crate::site::BuildOptions;
@@ -91,13 +93,41 @@ pub enum ServerEvent {
 /// Receives [`ServerEvent`]s.
 pub type Events = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 
-/// Binds, builds, serves and rebuilds until `cancel` is cancelled.
-pub async fn run(options: ServeOptions, cancel: CancellationToken, events: Events) -> Result<()> {
+/// Everything a server needs besides its options: where to register what it
+/// acquires, where to report a fatal failure, and when to stop.
+pub struct Context {
+    /// Releases what the server acquires, in reverse order.
+    pub lifecycle: Arc<Lifecycle>,
+    /// Reports fatal failures of tasks.
+    pub trigger: Trigger,
+    /// Cancelled when the server is to stop.
+    pub stop: CancellationToken,
+    /// Receives what happens.
+    pub events: Events,
+}
+
+/// Acquires the pid file, the listeners and the watcher (each registered
+/// with the lifecycle as it is acquired), builds, serves and rebuilds until
+/// `stop` is cancelled. Returning early with an error leaves the release of
+/// what was acquired to the caller's [`Lifecycle::release_all`].
+pub async fn run(options: ServeOptions, context: Context) -> Result<()> {
+    let Context { lifecycle, trigger, stop, events } = context;
+    let pid_file = Arc::new(Mutex::new(PidFile::create(&options.root, &server_info(&options, &[], "")?)?));
+    let released = pid_file.clone();
+    lifecycle.register_always(format!("removed {PID_FILE}"), move || {
+        released.lock().map_err(|_| "lock poisoned".to_owned())?.release().map_err(|err| err.to_string())
+    });
+    failpoint("after_pidfile")?;
+
     let bound = ports::bind(&options.host, options.port, options.strict_port)?;
     for skipped in &bound.skipped {
         events(ServerEvent::PortSkipped(skipped.clone()));
     }
     let url = format!("http://{}:{}/", options.host.url_host(), bound.port);
+    let info = server_info(&options, &[bound.port], &url)?;
+    pid_file.lock().map_err(|_| Error::new("pid file lock poisoned"))?.update(&info)?;
+    failpoint("after_bind")?;
+
     let output = options.root.join(SERVE_DIR);
     std::fs::create_dir_all(&output).map_err(|err| Error::io(&output, "create the serve directory", err))?;
     let build = BuildOptions {
@@ -106,16 +136,44 @@ pub async fn run(options: ServeOptions, cancel: CancellationToken, events: Event
         output: Some(output.clone()),
         base_url: Some(url.clone()),
     };
-
     let log_events = events.clone();
     let log = Box::new(move |method: &str, path: &str, status: axum::http::StatusCode| {
         log_events(ServerEvent::Request { method: method.to_owned(), path: path.to_owned(), status: status.as_u16() });
     });
-    let state = AppState::new(output.clone(), options.allowed_hosts.clone(), cancel.clone(), log);
+    let streams = CancellationToken::new();
+    let state = AppState::new(output.clone(), options.allowed_hosts.clone(), streams.clone(), log);
+
+    // Listeners serve from now on; page requests wait for the first build.
+    let addrs = bound.addrs();
+    for (listener, addr) in bound.listeners.into_iter().zip(&addrs) {
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|err| Error::new(format!("could not use the listener on {addr}: {err}")))?;
+        let app = http::router(state.clone());
+        let server_stop = CancellationToken::new();
+        let graceful = server_stop.clone();
+        let server =
+            tokio::spawn(
+                async move { axum::serve(listener, app).with_graceful_shutdown(graceful.cancelled_owned()).await },
+            );
+        lifecycle.register(format!("closed {addr}"), REQUEST_GRACE * 2, move || async move {
+            server_stop.cancel();
+            // Requests in flight get a short grace; then their connections are dropped.
+            let abort = server.abort_handle();
+            if tokio::time::timeout(REQUEST_GRACE, server).await.is_err() {
+                abort.abort();
+            }
+            Ok(())
+        });
+    }
+    lifecycle.register("closed live-reload streams", REQUEST_GRACE, move || async move {
+        streams.cancel();
+        Ok(())
+    });
 
     // Watching starts before the first build, so that no save is missed
     // between the build and the banner.
     let watcher = Watcher::start(&options.root, &output)?;
+    failpoint("after_watcher")?;
     let mut rebuilder = Rebuilder::new(build, output.clone());
     let started = Instant::now();
     let (returned, first) = run_blocking(move || {
@@ -131,28 +189,44 @@ pub async fn run(options: ServeOptions, cancel: CancellationToken, events: Event
             events(ServerEvent::BuildFailed(err));
         }
     }
+    state.set_ready();
 
-    let addrs = bound.addrs();
-    let mut servers = JoinSet::new();
-    for listener in bound.listeners {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|err| Error::new(format!("could not use the listener: {err}")))?;
-        let app = http::router(state.clone());
-        let stop = cancel.clone();
-        servers.spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await });
+    let (idle_sender, mut idle) = tokio::sync::watch::channel(true);
+    lifecycle.register("stopped rebuild worker", Duration::from_secs(2), move || async move {
+        idle.wait_for(|idle| *idle).await.map(drop).map_err(|err| err.to_string())
+    });
+    let watch_stop = CancellationToken::new();
+    let loop_stop = watch_stop.clone();
+    let loop_events = events.clone();
+    let worker = tokio::spawn(async move {
+        let result = watch_and_rebuild(watcher, rebuilder, &state, &loop_stop, &idle_sender, &loop_events).await;
+        if let Err(err) = result {
+            trigger.fire(Shutdown::Fatal(err.to_string()));
+        }
+    });
+    lifecycle.register("stopped watcher", Duration::from_secs(1), move || async move {
+        watch_stop.cancel();
+        worker.await.map_err(|err| err.to_string())
+    });
+    if failpoint_set("panic_in_task") {
+        tokio::spawn(async { panic!("failpoint `panic_in_task` triggered") });
     }
     events(ServerEvent::Listening { url, addrs });
+    stop.cancelled().await;
+    Ok(())
+}
 
-    let watched = watch_and_rebuild(watcher, rebuilder, &state, &cancel, &events).await;
-    // However the loop ended, stop the servers: open connections get a short
-    // grace, then are dropped.
-    cancel.cancel();
-    let drained = tokio::time::timeout(REQUEST_GRACE, async { while servers.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
-        servers.abort_all();
-        while servers.join_next().await.is_some() {}
-    }
-    watched
+/// What the pid file says about this server.
+fn server_info(options: &ServeOptions, ports: &[u16], url: &str) -> Result<ServerInfo> {
+    Ok(ServerInfo {
+        pid: std::process::id(),
+        ports: ports.to_vec(),
+        host: options.host.url_host(),
+        url: url.to_owned(),
+        start_time: Process::current().map(|p| p.start_time),
+        exe: std::env::current_exe().map_err(|err| Error::new(format!("cannot find this executable: {err}")))?,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
 }
 
 /// Rebuilds after each batch of changes until cancelled. Changes that arrive
@@ -162,20 +236,24 @@ async fn watch_and_rebuild(
     mut rebuilder: Rebuilder,
     state: &AppState,
     cancel: &CancellationToken,
+    idle: &tokio::sync::watch::Sender<bool>,
     events: &Events,
 ) -> Result<()> {
     while let Some(mut batch) = watcher.next_batch(cancel).await {
         loop {
             let started = Instant::now();
             let job = batch.clone();
+            idle.send_replace(false);
+            let busy = run_blocking(move || {
+                let result = rebuilder.apply(&job);
+                (rebuilder, result)
+            });
             let (returned, result) = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Ok(()),
-                done = run_blocking(move || {
-                    let result = rebuilder.apply(&job);
-                    (rebuilder, result)
-                }) => done?,
+                done = busy => done?,
             };
+            idle.send_replace(true);
             rebuilder = returned;
             match result {
                 Ok(report) => {

@@ -140,6 +140,21 @@ impl PidFile {
         Ok(pid_file)
     }
 
+    /// Rewrites the file with `info` (the ports, once bound), atomically and
+    /// still locked: the new file is locked before it replaces the old one.
+    pub fn update(&mut self, info: &ServerInfo) -> Result<()> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let temp = dir.join(format!(".server.pid.{}", std::process::id()));
+        let _ = std::fs::remove_file(&temp);
+        let file = write_locked(&temp, info)?;
+        std::fs::rename(&temp, &self.path).map_err(|err| {
+            let _ = std::fs::remove_file(&temp);
+            Error::io(&self.path, "move it in place", err)
+        })?;
+        self.file = Some(file);
+        Ok(())
+    }
+
     /// Whether the file at the path is still the one this process wrote.
     fn is_current(&self) -> bool {
         #[cfg(unix)]
@@ -183,6 +198,15 @@ fn already_served(other: &ServerInfo) -> Error {
         format!("a Bengal server (pid {}) is already serving this site at {}", other.pid, other.url)
     };
     Error::new(what).with_hint("open that URL, stop it with `bengal cleanup`, or start with --replace to take over")
+}
+
+/// Creates `temp` (never through a symlink), locks it, and writes `info`.
+fn write_locked(temp: &Path, info: &ServerInfo) -> Result<File> {
+    let mut file = open_new_nofollow(temp).map_err(|err| Error::io(temp, "create it", err))?;
+    file.try_lock().map_err(|err| Error::new(format!("could not lock {}: {err}", temp.display())))?;
+    let text = serde_json::to_string_pretty(info).unwrap_or_default();
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|err| Error::io(temp, "write it", err))?;
+    Ok(file)
 }
 
 fn open_new_nofollow(path: &Path) -> std::io::Result<File> {
@@ -231,6 +255,18 @@ mod tests {
         std::fs::write(dir.path().join(PID_FILE), serde_json::to_string(&info()).unwrap()).unwrap();
         assert!(matches!(inspect(dir.path()).unwrap(), Found::Stale(Some(_))));
         assert!(remove_stale(dir.path()).unwrap());
+        assert!(!dir.path().join(PID_FILE).exists());
+    }
+
+    #[test]
+    fn update_keeps_it_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut held = PidFile::create(dir.path(), &info()).unwrap();
+        let mut bound = info();
+        bound.ports = vec![5174];
+        held.update(&bound).unwrap();
+        assert!(matches!(inspect(dir.path()).unwrap(), Found::Live(found) if found.ports == [5174]));
+        held.release().unwrap();
         assert!(!dir.path().join(PID_FILE).exists());
     }
 
