@@ -6,6 +6,7 @@
 //! - `new_site`: `bengal new site` and what it refuses.
 //! - `cli`: usage errors, flags, colour.
 //! - `serve`: the dev server: pages, live reload, overlay, safety, ports.
+//! - `lifecycle`: every way a server ends, stale and live servers.
 
 mod server;
 mod util;
@@ -13,6 +14,7 @@ mod util;
 mod broken;
 mod build;
 mod cli;
+mod lifecycle;
 mod new_site;
 mod serve;
 mod snapshots;

@@ -17,7 +17,10 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A running `bengal serve`; killed and reaped when dropped.
 pub struct Server {
+    /// The process this test started: the server, or a parent shell of it.
     child: Child,
+    /// The server's pid.
+    pub pid: Pid,
     lines: Receiver<String>,
     /// Every line printed so far (stdout and stderr).
     pub transcript: Vec<String>,
@@ -26,38 +29,49 @@ pub struct Server {
     reaped: bool,
 }
 
+/// The `bengal` binary under test.
+pub fn bengal_path() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("bengal")
+}
+
 impl Server {
     /// Starts `bengal serve --root ROOT ARGS…` and waits until it prints its URL.
     pub fn start(root: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("bengal"))
-            .arg("serve")
-            .arg("--root")
-            .arg(root)
-            .args(args)
+        Server::start_with_env(root, args, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub fn start_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(bengal_path());
+        command.arg("serve").arg("--root").arg(root).args(args).envs(env.iter().copied());
+        Server::launch(command)
+    }
+
+    /// Starts `bengal serve` as the child of a shell (which the test may then
+    /// kill), and waits until it prints its URL.
+    pub fn start_under_shell(root: &Path, args: &[&str]) -> Server {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg("\"$0\" serve \"$@\" & wait").arg(bengal_path()).arg("--root").arg(root).args(args);
+        let mut server = Server::launch(command);
+        let info = std::fs::read_to_string(root.join(".bengal/server.pid")).expect("pid file");
+        let pid =
+            info.split("\"pid\":").nth(1).and_then(|rest| rest.split(',').next()).and_then(|p| p.trim().parse().ok());
+        server.pid = Pid::from_raw(pid.expect("pid in the pid file"));
+        server
+    }
+
+    /// Spawns `command` with piped output and waits for the URL line.
+    pub fn launch(mut command: Command) -> Server {
+        let mut child = command
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start bengal serve");
-        let (sender, lines) = channel();
-        for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let sender = sender.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if sender.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        let mut server = Server { child, lines, transcript: Vec::new(), port: 0, reaped: false };
+        let lines = read_lines(&mut child);
+        let pid = Pid::from_raw(child.id() as i32);
+        let mut server = Server { child, pid, lines, transcript: Vec::new(), port: 0, reaped: false };
         let line = server.wait_for_line("Local:");
         let port = line.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok());
         server.port = port.unwrap_or_else(|| panic!("no port in {line:?}"));
@@ -86,27 +100,78 @@ impl Server {
         }
     }
 
+    /// SIGKILLs the shell started by [`Server::start_under_shell`] and reaps
+    /// it. The kernel reparents the server as the shell exits, so once this
+    /// returns a subreaper test owns the server.
+    pub fn kill_parent_shell(&mut self) {
+        self.child.kill().expect("SIGKILL the shell");
+        self.child.wait().expect("reap the shell");
+    }
+
+    /// Every line the server printed, once it has exited (its pipes closed).
+    pub fn rest_of_transcript(&mut self) -> Vec<String> {
+        let end = Instant::now() + DEADLINE;
+        while let Ok(line) = self.lines.recv_timeout(end.saturating_duration_since(Instant::now())) {
+            self.transcript.push(line);
+        }
+        self.transcript.clone()
+    }
+
     /// GET `path` from this server.
     pub fn get(&self, path: &str) -> Response {
         get(self.port, path, "localhost")
     }
 
-    /// Sends SIGTERM and waits for the exit, failing after [`DEADLINE`].
-    pub fn stop(mut self) -> WaitStatus {
-        let pid = Pid::from_raw(self.child.id() as i32);
-        kill(pid, Signal::SIGTERM).expect("signal the server");
+    /// Sends `signal` to the server.
+    pub fn signal(&self, signal: Signal) {
+        kill(self.pid, signal).expect("signal the server");
+    }
+
+    /// Waits for the server to exit, failing after [`DEADLINE`]. The server
+    /// must be this test's child (or reparented to it, see `become_subreaper`).
+    pub fn wait_exit(&mut self) -> WaitStatus {
+        let pid = self.pid;
         let (sender, exited) = channel();
         std::thread::spawn(move || sender.send(waitpid(pid, None)));
-        let status = exited.recv_timeout(DEADLINE).expect("server stops within the deadline").expect("waitpid");
+        let status = exited.recv_timeout(DEADLINE).expect("server exits within the deadline").expect("waitpid");
         // Reaped above; keep Drop from signalling a pid that may be reused.
         self.reaped = true;
         status
     }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn stop(mut self) -> WaitStatus {
+        self.signal(Signal::SIGTERM);
+        self.wait_exit()
+    }
+}
+
+fn read_lines(child: &mut Child) -> Receiver<String> {
+    let (sender, lines) = channel();
+    let streams = [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ];
+    for stream in streams.into_iter().flatten() {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    lines
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if !self.reaped && matches!(self.child.try_wait(), Ok(None)) {
+        if !self.reaped {
+            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = waitpid(self.pid, None);
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
