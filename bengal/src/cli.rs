@@ -28,6 +28,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Serve the site with live reload, rebuilding as files change.
     Serve(ServeArgs),
+    /// Find and stop stale or orphaned Bengal servers, and remove stale pid files.
+    Cleanup(CleanupArgs),
 }
 
 /// `bengal new …`.
@@ -85,4 +87,24 @@ pub struct ServeArgs {
     /// Keep running when the parent process (terminal, editor) exits.
     #[arg(long)]
     pub no_parent_watch: bool,
+}
+
+/// `bengal cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The site's root directory (where bengal.toml is).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Also look at what holds this port.
+    #[arg(long, short)]
+    pub port: Option<u16>,
+    /// Every Bengal server of the current user, whatever site it serves.
+    #[arg(long)]
+    pub all: bool,
+    /// Stop without asking (for scripts).
+    #[arg(long)]
+    pub force: bool,
+    /// Only show what would be done.
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -69,11 +69,20 @@ impl Ui {
         out!("{message}");
     }
 
-    /// A question, without a newline.
-    pub fn prompt(&self, question: &str) {
+    /// Asks a yes/no question on a terminal (Enter means yes); without a
+    /// terminal nobody can answer, which means no.
+    pub fn ask(&self, question: &str) -> bool {
+        if !std::io::stdin().is_terminal() {
+            return false;
+        }
         let mut stdout = anstream::stdout();
         let _ = write!(stdout, "{question}");
         let _ = stdout.flush();
+        let mut answer = String::new();
+        if std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes")
     }
 
     pub fn info(&self, message: &str) {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod build;
+mod cleanup;
 mod new;
 mod serve;
 
@@ -15,5 +16,6 @@ pub fn run(command: Command, ui: &Ui) -> Result<()> {
         Command::New(NewCommand::Site { name }) => new::site(&name, ui),
         Command::Build(args) => build::run(&args, ui),
         Command::Serve(args) => serve::run(&args, ui),
+        Command::Cleanup(args) => cleanup::run(&args, ui),
     }
 }

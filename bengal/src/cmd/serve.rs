@@ -3,7 +3,6 @@
 //! resource in reverse order with a fixed log, and ends the process the way
 //! the reason says.
 
-use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,7 +122,7 @@ fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<()> {
         }
         Found::Live(info) => {
             ui.info_line(&format!("A Bengal server (pid {}) is already serving this site at {}", info.pid, info.url));
-            if !(replace || ask(ui, "Stop it and take over? [Y/n] ")) {
+            if !(replace || ui.ask("Stop it and take over? [Y/n] ")) {
                 return Err(Error::new("this site is already being served").with_hint(format!(
                     "open {}, stop it with `bengal cleanup`, or start with --replace to take over",
                     info.url
@@ -140,7 +139,7 @@ fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<()> {
     if let Some(process) = other {
         let site = process.root_arg().map(|r| r.display().to_string()).unwrap_or_else(|| "another site".into());
         ui.info_line(&format!("Port {port} is held by a Bengal server of {site} (pid {})", process.pid));
-        if replace || ask(ui, "Stop it and take over? [Y/n] ") {
+        if replace || ui.ask("Stop it and take over? [Y/n] ") {
             stop_server(Some(process), ui)?;
         }
     }
@@ -161,19 +160,6 @@ fn stop_server(process: Option<Process>, ui: &Ui) -> Result<()> {
         Err(refused) => Err(Error::new(format!("did not stop pid {}: {refused}", process.pid))
             .with_hint("stop it yourself, or choose another --port")),
     }
-}
-
-/// Asks a yes/no question on a terminal; no terminal means no.
-fn ask(ui: &Ui, question: &str) -> bool {
-    if !std::io::stdin().is_terminal() {
-        return false;
-    }
-    ui.prompt(question);
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() {
-        return false;
-    }
-    matches!(answer.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes")
 }
 
 fn nix_uid() -> u32 {

@@ -7,12 +7,14 @@
 //! - `cli`: usage errors, flags, colour.
 //! - `serve`: the dev server: pages, live reload, overlay, safety, ports.
 //! - `lifecycle`: every way a server ends, stale and live servers.
+//! - `cleanup`: `bengal cleanup` on stale files, live and foreign processes.
 
 mod server;
 mod util;
 
 mod broken;
 mod build;
+mod cleanup;
 mod cli;
 mod lifecycle;
 mod new_site;
