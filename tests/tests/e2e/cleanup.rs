@@ -7,11 +7,7 @@ use nix::sys::wait::WaitStatus;
 use predicates::prelude::*;
 
 use crate::server::{Server, bengal_path};
-use crate::util::{bengal, copy_fixture};
-
-fn free_port() -> String {
-    portpicker::pick_unused_port().expect("a free port").to_string()
-}
+use crate::util::{bengal, copy_fixture, free_port};
 
 #[test]
 fn nothing_to_do_exits_0() {

@@ -7,11 +7,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
 use crate::server::{Server, bengal_path};
-use crate::util::{bengal, copy_fixture};
-
-fn free_port() -> String {
-    portpicker::pick_unused_port().expect("a free port").to_string()
-}
+use crate::util::{bengal, copy_fixture, free_port};
 
 /// The port is free, the pid file gone, and the log ends as it should.
 fn assert_cleaned_up(site: &std::path::Path, server: &mut Server, first_lines: &[&str]) {
@@ -198,4 +194,17 @@ fn nohup_disables_hangup_and_parent_watching() {
     // Still serving after the hangup: the next request answers.
     assert_eq!(server.get("/").status, 200);
     server.stop();
+}
+
+#[test]
+fn a_bengal_server_of_another_site_on_the_port_is_replaced_with_replace() {
+    let first_site = copy_fixture("quickstart");
+    let second_site = copy_fixture("quickstart");
+    let port = free_port();
+    let mut first = Server::start(first_site.path(), &["--port", &port]);
+    let mut second = Server::start(second_site.path(), &["--port", &port, "--replace"]);
+    second.wait_for_line(&format!("Port {port} is held by a Bengal server of"));
+    assert_eq!(first.wait_exit(), WaitStatus::Signaled(first.pid, Signal::SIGTERM, false));
+    assert_eq!(second.port.to_string(), port);
+    second.stop();
 }

@@ -3,11 +3,7 @@
 use std::net::TcpListener;
 
 use crate::server::{EventStream, Server, get};
-use crate::util::copy_fixture;
-
-fn free_port() -> String {
-    portpicker::pick_unused_port().expect("a free port").to_string()
-}
+use crate::util::{copy_fixture, free_port};
 
 fn serve_quickstart() -> (tempfile::TempDir, Server) {
     let site = copy_fixture("quickstart");

@@ -53,3 +53,8 @@ pub fn build_fixture(name: &str) -> tempfile::TempDir {
 pub fn read(dir: &Path, relative: &str) -> String {
     std::fs::read_to_string(dir.join(relative)).unwrap_or_else(|err| panic!("read {relative}: {err}"))
 }
+
+/// A port nobody listens on right now, as `--port` wants it.
+pub fn free_port() -> String {
+    portpicker::pick_unused_port().expect("a free port").to_string()
+}
