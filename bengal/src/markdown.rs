@@ -70,7 +70,6 @@ impl Renderer<'_> {
         }
         let mut events = Vec::new();
         let mut code: Option<(String, String)> = None;
-        let mut more_at = None;
         let mut word_count = 0;
         for (event, range) in Parser::new_ext(body, options).into_offset_iter() {
             match event {
@@ -103,13 +102,6 @@ impl Renderer<'_> {
                     })?;
                     events.push(Event::Start(Tag::Link { link_type, dest_url: dest_url.into(), title, id }));
                 }
-                Event::Html(ref html) | Event::InlineHtml(ref html) if html.trim() == MORE_MARKER => {
-                    more_at.get_or_insert(match events.last() {
-                        Some(Event::Start(Tag::HtmlBlock)) => events.len() - 1,
-                        _ => events.len(),
-                    });
-                    events.push(event);
-                }
                 Event::Text(ref text) => {
                     word_count += text.split_whitespace().count();
                     events.push(event);
@@ -118,6 +110,11 @@ impl Renderer<'_> {
             }
         }
         let toc = self.add_heading_ids(&mut events);
+        // Looked for after the heading anchors went in, which move indices.
+        let more_at =
+            events.iter().position(|e| matches!(e, Event::Html(h) | Event::InlineHtml(h) if h.trim() == MORE_MARKER));
+        let more_at = more_at
+            .map(|at| if at > 0 && matches!(events[at - 1], Event::Start(Tag::HtmlBlock)) { at - 1 } else { at });
         let summary = match more_at {
             Some(end) => Some(to_html(&events[..end])),
             None => first_paragraph(&events).map(to_html),
@@ -278,6 +275,13 @@ mod tests {
         let out = render("First.\n\nSecond.\n\n<!-- more -->\n\nThird.\n");
         let summary = out.summary.unwrap();
         assert!(summary.contains("Second.") && !summary.contains("Third."), "{summary}");
+    }
+
+    #[test]
+    fn summary_after_headings_is_whole() {
+        let out = render("## One\n\nFirst.\n\n## Two\n\nSecond.\n\n<!-- more -->\n\nThird.\n");
+        let summary = out.summary.unwrap();
+        assert!(summary.trim_end().ends_with("<p>Second.</p>"), "{summary}");
     }
 
     #[test]

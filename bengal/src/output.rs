@@ -58,9 +58,9 @@ pub struct WriteReport {
 /// it made absolute.
 pub fn check_output_dir(root: &Path, output: &Path) -> Result<PathBuf> {
     let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-    let cwd = std::env::current_dir().map_err(|err| Error::io(Path::new("."), "read the working directory", err))?;
-    let output_abs = absolute_lexical(output, &cwd);
+    let output_abs = resolve_path(output);
     if root_abs.starts_with(&output_abs)
+        || output_abs.join(crate::config::CONFIG_FILE).exists()
         || ["content", "templates", "static"].iter().any(|dir| output_abs.starts_with(root_abs.join(dir)))
     {
         return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))
@@ -122,7 +122,10 @@ fn write_if_changed(output: &Path, artifact: &Artifact) -> Result<Option<String>
     std::fs::create_dir_all(parent).map_err(|err| Error::io(parent, "create the directory", err))?;
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = parent.join(format!(".{name}.bengal-tmp"));
-    std::fs::write(&temp, &bytes).map_err(|err| Error::io(&temp, "write it", err))?;
+    std::fs::write(&temp, &bytes).map_err(|err| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(&temp, "write it", err)
+    })?;
     std::fs::rename(&temp, &target).map_err(|err| {
         let _ = std::fs::remove_file(&temp);
         Error::io(&target, "move it in place", err)
@@ -153,25 +156,40 @@ fn remove_stale(output: &Path, wanted: &HashSet<&str>) -> Result<Vec<String>> {
     Ok(removed)
 }
 
-fn slash_path(path: &Path) -> String {
+/// A relative path with `/` separators, as URLs and output paths spell it.
+pub fn slash_path(path: &Path) -> String {
     path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-/// `path` made absolute against `base` (the working directory) without
-/// touching the disk (the output may not exist yet), with `.` and `..` folded.
-fn absolute_lexical(path: &Path, base: &Path) -> PathBuf {
-    let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
-    let mut out = PathBuf::new();
+/// `path` made absolute with every symlink of its existing part resolved and
+/// `.` and `..` folded, without needing the rest to exist yet (an output
+/// directory before the first build).
+pub fn resolve_path(path: &Path) -> PathBuf {
+    let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut lexical = PathBuf::new();
     for component in joined.components() {
         match component {
             std::path::Component::ParentDir => {
-                out.pop();
+                lexical.pop();
             }
             std::path::Component::CurDir => {}
-            other => out.push(other),
+            other => lexical.push(other),
         }
     }
-    out
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(canonical) = existing.canonicalize() {
+            return rest.iter().rev().fold(canonical, |acc, name| acc.join(name));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return lexical,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -214,5 +232,19 @@ mod tests {
         assert!(check_output_dir(dir.path(), &dir.path().join("..")).is_err());
         assert!(check_output_dir(dir.path(), &dir.path().join("public/..")).is_err());
         assert!(check_output_dir(dir.path(), &dir.path().join("public")).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_the_site_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        std::fs::create_dir_all(site.join("content")).unwrap();
+        std::fs::write(site.join("bengal.toml"), "").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&site, &link).unwrap();
+        assert!(check_output_dir(&link, &link).is_err());
+        assert!(check_output_dir(&link, &link.join("content")).is_err());
+        assert!(check_output_dir(&site, &link).is_err());
     }
 }

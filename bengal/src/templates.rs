@@ -209,7 +209,12 @@ fn register_helpers(tera: &mut Tera, config: &Config) {
         if items.contains(&Item::Error) {
             return Err(format!("date: {format:?} is not a valid strftime format").into());
         }
-        Ok(Value::String(date.at.format_with_items(items.into_iter()).to_string()))
+        // Zone specifiers (%z) cannot format a date without a zone: an
+        // error for the template, not a panic.
+        let mut text = String::new();
+        std::fmt::Write::write_fmt(&mut text, format_args!("{}", date.at.format_with_items(items.into_iter())))
+            .map_err(|_| format!("date: {format:?} needs a time zone, which front matter dates do not carry"))?;
+        Ok(Value::String(text))
     });
 }
 
@@ -275,5 +280,13 @@ mod tests {
         let templates = Templates::load(dir.path(), &config).unwrap();
         let out = templates.render("t.html", &Context::new(), Path::new("t")).unwrap();
         assert_eq!(out, "/docs/a.css|/docs/tags/rust-lang/|March  1, 2024");
+    }
+
+    #[test]
+    fn a_zone_format_is_an_error_not_a_panic() {
+        let dir = site_with(&[("t.html", "{{ '2024-03-01' | date(format='%z') }}")]);
+        let templates = Templates::load(dir.path(), &Config::parse("").unwrap()).unwrap();
+        let err = templates.render("t.html", &Context::new(), Path::new("t")).unwrap_err();
+        assert!(err.message.contains("time zone"), "{err}");
     }
 }

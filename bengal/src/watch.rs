@@ -97,7 +97,7 @@ impl Watcher {
     /// Starts watching `root` recursively. Errors (e.g. inotify limit) become a crate Error with a hint.
     pub fn start(root: &Path, output: &Path) -> Result<Watcher, Error> {
         let root = root.canonicalize().map_err(|err| Error::io(root, "watch the site", err))?;
-        let output = resolve(output);
+        let output = crate::output::resolve_path(output);
         let (sender, events) = mpsc::unbounded_channel();
         // Sending fails only once the receiver is dropped, i.e. while this
         // watcher is shutting down, when the event is of no use anyway.
@@ -200,26 +200,6 @@ impl Watcher {
             let now = Instant::now();
             self.first.get_or_insert(now);
             self.last = now;
-        }
-    }
-}
-
-/// Makes `path` absolute and canonical as far as it exists, joining the rest
-/// lexically, because the output directory may not exist before the first build.
-fn resolve(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(canonical) = existing.canonicalize() {
-            return rest.iter().rev().fold(canonical, |acc, name| acc.join(name));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name);
-                existing = parent;
-            }
-            _ => return absolute,
         }
     }
 }

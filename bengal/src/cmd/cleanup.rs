@@ -52,7 +52,9 @@ pub fn run(args: &CleanupArgs, ui: &Ui) -> Result<()> {
         }
         match procs::stop(&candidate.process) {
             Ok(Stopped::Gracefully | Stopped::AlreadyGone) => ui.info_line(&format!("✓ stopped pid {pid}")),
-            Ok(Stopped::Killed) => ui.info_line(&format!("✓ killed pid {pid} (it did not stop within 5 s)")),
+            Ok(Stopped::Killed) => {
+                ui.info_line(&format!("✓ killed pid {pid} (it did not stop within {} s)", procs::STOP_GRACE.as_secs()))
+            }
             Err(refused) => {
                 ui.info_line(&format!("✗ did not stop pid {pid}: {refused}"));
                 left_running += 1;

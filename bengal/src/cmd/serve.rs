@@ -37,10 +37,16 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
     if !host.is_loopback() {
         ui.warning(&format!("listening on {}: anyone who can reach this machine can see the site", args.host));
     }
+    // Changed paths arrive absolute and resolved; so must the root they are
+    // compared with.
+    let root = std::fs::canonicalize(&args.root).map_err(|err| {
+        Error::new(format!("cannot serve {}: {err}", args.root.display()))
+            .with_hint("pass --root with the directory that holds bengal.toml")
+    })?;
     let port = args.port.unwrap_or(DEFAULT_PORT);
-    take_over(&args.root, port, args.replace, ui)?;
+    take_over(&root, port, args.replace, ui)?;
     let options = ServeOptions {
-        root: args.root.clone(),
+        root,
         drafts: args.drafts,
         host,
         port,
@@ -61,9 +67,13 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
     let (trigger, mut reasons) = lifecycle::channel();
     lifecycle::install_panic_hook(trigger.clone());
     let ended = runtime.block_on(async {
+        // Handlers are in place before anything is acquired, so no signal
+        // can take the default action and skip the cleanup.
+        let signals = signals::Signals::new(!nohup)
+            .map_err(|err| Error::new(format!("could not install signal handlers: {err}")))?;
         let second = *ui;
-        tokio::spawn(signals::listen(trigger.clone(), lifecycle.clone(), !nohup, move || {
-            second.info("Forcing shutdown");
+        tokio::spawn(signals::listen(signals, trigger.clone(), lifecycle.clone(), move || {
+            second.info_line("Forcing shutdown");
         }));
         if watch_parent {
             let trigger = trigger.clone();
@@ -96,8 +106,8 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
         }
         stop.cancel();
         lifecycle.release_all(&|outcome| ui.info_line(&outcome.to_string())).await;
-        ended
-    });
+        Ok::<_, Error>(ended)
+    })?;
     runtime.shutdown_timeout(BLOCKING_GRACE);
     match ended {
         Ended::Stopped(reason) => {
@@ -116,9 +126,10 @@ fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<()> {
     match pidfile::inspect(root)? {
         Found::Nothing => {}
         Found::Stale(info) => {
-            pidfile::remove_stale(root)?;
-            let pid = info.map(|i| format!(" (pid {} is gone)", i.pid)).unwrap_or_default();
-            ui.info_line(&format!("Removed stale {PID_FILE}{pid}"));
+            if pidfile::remove_stale(root)? {
+                let pid = info.map(|i| format!(" (pid {} is gone)", i.pid)).unwrap_or_default();
+                ui.info_line(&format!("Removed stale {PID_FILE}{pid}"));
+            }
         }
         Found::Live(info) => {
             ui.info_line(&format!("A Bengal server (pid {}) is already serving this site at {}", info.pid, info.url));
@@ -129,41 +140,44 @@ fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<()> {
                 )));
             }
             let process = Process::read(info.pid).filter(|p| Some(p.start_time) == info.start_time);
+            let Some(process) = process else {
+                return Err(Error::new(format!("cannot tell which process serves this site (pid {})", info.pid))
+                    .with_hint("wait a moment and try again, or run `bengal cleanup`"));
+            };
             stop_server(process, ui)?;
         }
     }
     let other = ports::port_holders(port)
         .into_iter()
         .filter_map(|holder| Process::read(holder.pid))
-        .find(|p| p.is_bengal_server() && p.uid == nix_uid());
+        .find(|p| p.is_bengal_server() && p.uid == procs::current_uid());
     if let Some(process) = other {
         let site = process.root_arg().map(|r| r.display().to_string()).unwrap_or_else(|| "another site".into());
         ui.info_line(&format!("Port {port} is held by a Bengal server of {site} (pid {})", process.pid));
         if replace || ui.ask("Stop it and take over? [Y/n] ") {
-            stop_server(Some(process), ui)?;
+            stop_server(process, ui)?;
         }
     }
     Ok(())
 }
 
-fn stop_server(process: Option<Process>, ui: &Ui) -> Result<()> {
-    let Some(process) = process else { return Ok(()) };
+fn stop_server(process: Process, ui: &Ui) -> Result<()> {
     match procs::stop(&process) {
         Ok(procs::Stopped::Gracefully | procs::Stopped::AlreadyGone) => {
             ui.info_line(&format!("Stopped pid {}", process.pid));
             Ok(())
         }
         Ok(procs::Stopped::Killed) => {
-            ui.info_line(&format!("Killed pid {} (it did not stop within 5 s)", process.pid));
+            ui.info_line(&format!(
+                "Killed pid {} (it did not stop within {} s)",
+                process.pid,
+                procs::STOP_GRACE.as_secs()
+            ));
             Ok(())
         }
         Err(refused) => Err(Error::new(format!("did not stop pid {}: {refused}", process.pid))
             .with_hint("stop it yourself, or choose another --port")),
     }
-}
-
-fn nix_uid() -> u32 {
-    nix::unistd::getuid().as_raw()
 }
 
 fn printer(ui: Ui, args: &ServeArgs) -> devserver::Events {
@@ -201,7 +215,9 @@ fn printer(ui: Ui, args: &ServeArgs) -> devserver::Events {
 /// Opens `url` in the default browser; a failure is only a warning.
 fn open_browser(ui: &Ui, url: &str) {
     let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-    match std::process::Command::new(opener).arg(url).spawn() {
+    let quiet = || std::process::Stdio::null();
+    // Detached from our output: a browser it starts must not hold our pipes open.
+    match std::process::Command::new(opener).arg(url).stdin(quiet()).stdout(quiet()).stderr(quiet()).spawn() {
         // Reaped on a thread of its own so that it never lingers as a zombie.
         Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
         Err(err) => ui.warning(&format!("could not open a browser ({opener}: {err}); open {url} yourself")),

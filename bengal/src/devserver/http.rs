@@ -95,8 +95,11 @@ async fn guard(State(state): State<AppState>, request: Request, next: axum::midd
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+    // HTTP/1.1 requires Host; a request without one (or with one that is not
+    // text) is refused like a foreign one.
+    let host = host.or_else(|| request.uri().authority().map(|a| a.to_string())).unwrap_or_default();
     let response = match host {
-        Some(host) if !host_allowed(&host, &state.0.allowed_hosts) => {
+        host if !host_allowed(&host, &state.0.allowed_hosts) => {
             let name = host_name(&host);
             let body = format!(
                 "Blocked request: the host \"{name}\" is not allowed.\n\
@@ -123,7 +126,11 @@ pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
 /// `example.org:5173` → `example.org`; `[::1]:5173` → `[::1]`.
 fn host_name(host: &str) -> &str {
     if host.starts_with('[') {
-        return host.split_inclusive(']').next().unwrap_or(host);
+        let (name, rest) = host.split_at(host.find(']').map_or(host.len(), |end| end + 1));
+        // Only a port may follow the brackets.
+        let port_only =
+            rest.is_empty() || rest.strip_prefix(':').is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+        return if port_only { name } else { host };
     }
     host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(name, _)| name)
 }
@@ -148,7 +155,10 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
     if file.is_dir() {
         if !raw_path.ends_with('/') {
             let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
-            let location = format!("{raw_path}/{query}");
+            // Built from the checked path, so `//evil.example` cannot become
+            // a redirect to another host.
+            let path = crate::output::slash_path(&relative);
+            let location = format!("/{}/{query}", percent_encoding::utf8_percent_encode(&path, PATH_ENCODE));
             return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response();
         }
         file.push("index.html");
@@ -187,8 +197,15 @@ pub fn safe_relative_path(raw: &str) -> Option<PathBuf> {
     Some(path)
 }
 
+/// Characters escaped in a redirect's path.
+const PATH_ENCODE: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'%');
+
 async fn not_found(state: &AppState) -> Response {
-    let page = state.0.output.join("404.html");
+    let page = std::fs::canonicalize(state.0.output.join("404.html"))
+        .ok()
+        .filter(|page| page.starts_with(&state.0.output))
+        .unwrap_or_default();
     match tokio::fs::read(&page).await {
         Ok(bytes) => html_response(StatusCode::NOT_FOUND, inject(bytes)),
         Err(_) => (StatusCode::NOT_FOUND, "404 Not Found\n").into_response(),
@@ -261,7 +278,7 @@ mod tests {
         ] {
             assert!(host_allowed(ok, &allowed), "{ok}");
         }
-        for bad in ["evil.example:5173", "localhost.evil.example", "example.org"] {
+        for bad in ["evil.example:5173", "localhost.evil.example", "example.org", "[::1]evil.example", ""] {
             assert!(!host_allowed(bad, &allowed), "{bad}");
         }
     }

@@ -88,11 +88,6 @@ impl LiveReload {
         self.error.send_replace(standing);
         self.sender.send(message).unwrap_or(0)
     }
-
-    /// How many pages are connected.
-    pub fn clients(&self) -> usize {
-        self.sender.receiver_count()
-    }
 }
 
 /// `GET /__bengal/livereload`.

@@ -1,9 +1,10 @@
 //! `bengal serve`: the site built into `.bengal/serve/`, served over HTTP
 //! with live reload, rebuilt incrementally as files change.
 //!
-//! Every task here (one HTTP server per listener, each live-reload stream,
-//! the watcher, a rebuild in flight) ends when the one cancellation token it
-//! is given is cancelled; none outlives [`run`].
+//! Every task here (one HTTP server per listener, the live-reload streams,
+//! the watcher, a rebuild in flight) is registered with the lifecycle as it
+//! starts, with the token or handle that ends it; releasing them is the
+//! lifecycle's job, in reverse order.
 
 pub mod http;
 pub mod livereload;
@@ -157,7 +158,8 @@ pub async fn run(options: ServeOptions, context: Context) -> Result<()> {
             );
         lifecycle.register(format!("closed {addr}"), REQUEST_GRACE * 2, move || async move {
             server_stop.cancel();
-            // Requests in flight get a short grace; then their connections are dropped.
+            // Requests in flight get a short grace; then the accept loop is
+            // aborted (its listening socket closes with it).
             let abort = server.abort_handle();
             if tokio::time::timeout(REQUEST_GRACE, server).await.is_err() {
                 abort.abort();
@@ -192,8 +194,11 @@ pub async fn run(options: ServeOptions, context: Context) -> Result<()> {
     state.set_ready();
 
     let (idle_sender, mut idle) = tokio::sync::watch::channel(true);
+    let idle_sender = Arc::new(idle_sender);
     lifecycle.register("stopped rebuild worker", Duration::from_secs(2), move || async move {
-        idle.wait_for(|idle| *idle).await.map(drop).map_err(|err| err.to_string())
+        // Closed means every holder is gone, the rebuild in flight included.
+        let _ = idle.wait_for(|idle| *idle).await;
+        Ok(())
     });
     let watch_stop = CancellationToken::new();
     let loop_stop = watch_stop.clone();
@@ -208,6 +213,10 @@ pub async fn run(options: ServeOptions, context: Context) -> Result<()> {
         watch_stop.cancel();
         worker.await.map_err(|err| err.to_string())
     });
+    if failpoint_set("slow_stop") {
+        // A step that never ends by itself: only a forced stop gets past it.
+        lifecycle.register("finished slow step", Duration::from_secs(60), std::future::pending);
+    }
     if failpoint_set("panic_in_task") {
         tokio::spawn(async { panic!("failpoint `panic_in_task` triggered") });
     }
@@ -229,14 +238,23 @@ fn server_info(options: &ServeOptions, ports: &[u16], url: &str) -> Result<Serve
     })
 }
 
-/// Rebuilds after each batch of changes until cancelled. Changes that arrive
-/// during a rebuild are merged into exactly one follow-up rebuild.
+/// Sets the rebuild worker idle when dropped.
+struct IdleOnDrop(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Drop for IdleOnDrop {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// Rebuilds after each batch of changes until cancelled. Everything that
+/// arrives during a rebuild is merged into one follow-up rebuild, at once.
 async fn watch_and_rebuild(
     mut watcher: Watcher,
     mut rebuilder: Rebuilder,
     state: &AppState,
     cancel: &CancellationToken,
-    idle: &tokio::sync::watch::Sender<bool>,
+    idle: &Arc<tokio::sync::watch::Sender<bool>>,
     events: &Events,
 ) -> Result<()> {
     while let Some(mut batch) = watcher.next_batch(cancel).await {
@@ -244,8 +262,12 @@ async fn watch_and_rebuild(
             let started = Instant::now();
             let job = batch.clone();
             idle.send_replace(false);
+            // Marks the worker idle when the rebuild ends, even one left
+            // running by a cancelled loop.
+            let done = IdleOnDrop(idle.clone());
             let busy = run_blocking(move || {
                 let result = rebuilder.apply(&job);
+                drop(done);
                 (rebuilder, result)
             });
             let (returned, result) = tokio::select! {
@@ -253,7 +275,6 @@ async fn watch_and_rebuild(
                 () = cancel.cancelled() => return Ok(()),
                 done = busy => done?,
             };
-            idle.send_replace(true);
             rebuilder = returned;
             match result {
                 Ok(report) => {

@@ -78,7 +78,7 @@ pub fn find(scope: &Scope) -> Result<Findings> {
     if let Some(port) = scope.port {
         for holder in ports::port_holders(port) {
             match Process::read(holder.pid) {
-                Some(process) if process.is_bengal_server() && process.uid == nix::unistd::getuid().as_raw() => {
+                Some(process) if process.is_bengal_server() && process.uid == procs::current_uid() => {
                     let site = process.root_arg().and_then(|root| std::fs::canonicalize(root).ok());
                     add(&mut findings, Candidate { process, ports: vec![port], site });
                 }

@@ -75,11 +75,6 @@ impl Process {
         (exe_is_bengal || arg0_is_bengal) && self.args.iter().skip(1).any(|a| a == "serve")
     }
 
-    /// The command line, for messages.
-    pub fn command(&self) -> String {
-        self.args.join(" ")
-    }
-
     /// Seconds since it started.
     pub fn age(&self) -> Option<Duration> {
         #[cfg(target_os = "linux")]
@@ -110,10 +105,15 @@ impl Process {
     }
 }
 
+/// The real user id of this process.
+pub fn current_uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
 /// Every Bengal server of the current user (Linux; none elsewhere).
 pub fn bengal_servers() -> Vec<Process> {
     let me = std::process::id();
-    let uid = nix::unistd::getuid().as_raw();
+    let uid = current_uid();
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     let mut servers: Vec<Process> = entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
@@ -164,8 +164,11 @@ impl std::fmt::Display for Refused {
 /// so a suspended server can act on it), up to [`STOP_GRACE`] for it to exit,
 /// then SIGKILL.
 pub fn stop(expected: &Process) -> Result<Stopped, Refused> {
+    // The pidfd is opened before the identity check: from then on it names
+    // that process, even if the pid were reused.
+    let exit = ExitWatch::new(expected);
     let Some(now) = Process::read(expected.pid) else { return Ok(Stopped::AlreadyGone) };
-    if now.uid != nix::unistd::getuid().as_raw() {
+    if now.uid != current_uid() {
         return Err(Refused::OtherUser);
     }
     if now.start_time != expected.start_time {
@@ -174,14 +177,12 @@ pub fn stop(expected: &Process) -> Result<Stopped, Refused> {
     if !now.is_bengal_server() {
         return Err(Refused::NotBengal);
     }
-    let pid = Pid::from_raw(expected.pid as i32);
-    let exit = ExitWatch::new(expected);
-    let _ = kill(pid, Signal::SIGTERM);
-    let _ = kill(pid, Signal::SIGCONT);
+    exit.signal(Signal::SIGTERM);
+    exit.signal(Signal::SIGCONT);
     if exit.wait(STOP_GRACE) {
         return Ok(Stopped::Gracefully);
     }
-    let _ = kill(pid, Signal::SIGKILL);
+    exit.signal(Signal::SIGKILL);
     if exit.wait(Duration::from_secs(2)) { Ok(Stopped::Killed) } else { Err(Refused::Unkillable) }
 }
 
@@ -202,6 +203,29 @@ impl ExitWatch {
         }
     }
 
+    /// Signals the watched process: through its pidfd where there is one.
+    fn signal(&self, signal: Signal) {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = &self.pidfd {
+            use std::os::fd::AsRawFd;
+            // SAFETY: pidfd_send_signal takes a pidfd we own, a signal number
+            // and no siginfo; it touches no memory of ours.
+            let sent = unsafe {
+                nix::libc::syscall(
+                    nix::libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    signal as nix::libc::c_int,
+                    std::ptr::null::<nix::libc::siginfo_t>(),
+                    0,
+                )
+            };
+            if sent == 0 {
+                return;
+            }
+        }
+        let _ = kill(Pid::from_raw(self.expected.pid as i32), signal);
+    }
+
     fn gone(&self) -> bool {
         Process::read(self.expected.pid).is_none_or(|p| p.start_time != self.expected.start_time || is_zombie(p.pid))
     }
@@ -212,11 +236,18 @@ impl ExitWatch {
         if let Some(fd) = &self.pidfd {
             use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
             use std::os::fd::AsFd;
-            let left = end.saturating_duration_since(Instant::now());
-            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-            let millis = PollTimeout::from(left.as_millis().min(u128::from(u16::MAX)) as u16);
-            let _ = poll(&mut fds, millis);
-            return self.gone();
+            // Until readable (the process exited) or the deadline; an
+            // interrupted poll just polls again.
+            while !self.gone() {
+                let left = end.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                let millis = PollTimeout::from(left.as_millis().clamp(1, u128::from(u16::MAX)) as u16);
+                let _ = poll(&mut fds, millis);
+            }
+            return true;
         }
         while Instant::now() < end {
             if self.gone() {

@@ -89,6 +89,11 @@ impl Lifecycle {
         self.forced.cancel();
     }
 
+    /// Whether the release has begun.
+    pub fn is_releasing(&self) -> bool {
+        self.released.load(Ordering::SeqCst)
+    }
+
     /// Whether [`Lifecycle::force`] was called.
     pub fn is_forced(&self) -> bool {
         self.forced.is_cancelled()

@@ -84,13 +84,13 @@ pub fn hangup_ignored_at_start() -> bool {
 }
 
 /// Listens for stop signals until the process ends: the first fires
-/// `trigger`, the next ones (any of them) force the shutdown. SIGHUP is not
-/// listened to when `watch_hangup` is false (started under `nohup`).
-pub async fn listen(trigger: Trigger, lifecycle: Arc<Lifecycle>, watch_hangup: bool, on_second: impl Fn()) {
-    let Some(mut signals) = Signals::new(watch_hangup) else { return };
+/// `trigger`, the next ones (any of them) force the shutdown.
+pub async fn listen(mut signals: Signals, trigger: Trigger, lifecycle: Arc<Lifecycle>, on_second: impl Fn()) {
     let mut first = true;
     while let Some(kind) = signals.next().await {
-        if first {
+        // A stop already under way (parent died, a panic) is forced by the
+        // first signal: the user is waiting on it.
+        if first && !lifecycle.is_releasing() {
             first = false;
             trigger.fire(Shutdown::Signal(kind));
         } else {
@@ -100,10 +100,10 @@ pub async fn listen(trigger: Trigger, lifecycle: Arc<Lifecycle>, watch_hangup: b
     }
 }
 
-/// The signal streams, made once: a signal that arrives while no stream
-/// exists would be lost.
+/// The signal streams, made once and before anything is acquired: a signal
+/// that arrived while no handler exists would take its default action.
 #[cfg(unix)]
-struct Signals {
+pub struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
     quit: tokio::signal::unix::Signal,
@@ -112,13 +112,14 @@ struct Signals {
 
 #[cfg(unix)]
 impl Signals {
-    fn new(watch_hangup: bool) -> Option<Signals> {
+    /// Installs the handlers; SIGHUP's only when `watch_hangup` (not under `nohup`).
+    pub fn new(watch_hangup: bool) -> std::io::Result<Signals> {
         use tokio::signal::unix::{SignalKind as Kind, signal};
-        Some(Signals {
-            interrupt: signal(Kind::interrupt()).ok()?,
-            terminate: signal(Kind::terminate()).ok()?,
-            quit: signal(Kind::quit()).ok()?,
-            hangup: if watch_hangup { Some(signal(Kind::hangup()).ok()?) } else { None },
+        Ok(Signals {
+            interrupt: signal(Kind::interrupt())?,
+            terminate: signal(Kind::terminate())?,
+            quit: signal(Kind::quit())?,
+            hangup: if watch_hangup { Some(signal(Kind::hangup())?) } else { None },
         })
     }
 
@@ -139,13 +140,15 @@ impl Signals {
     }
 }
 
+/// Ctrl+C only, where there are no Unix signals.
 #[cfg(not(unix))]
-struct Signals;
+pub struct Signals;
 
 #[cfg(not(unix))]
 impl Signals {
-    fn new(_watch_hangup: bool) -> Option<Signals> {
-        Some(Signals)
+    /// Nothing to install ahead of time.
+    pub fn new(_watch_hangup: bool) -> std::io::Result<Signals> {
+        Ok(Signals)
     }
 
     async fn next(&mut self) -> Option<SignalKind> {

@@ -26,6 +26,9 @@ fn serves_pages_with_the_reload_script_and_no_store() {
     let redirect = server.get("/blog");
     assert_eq!(redirect.status, 308);
     assert_eq!(redirect.header("location").as_deref(), Some("/blog/"));
+    std::fs::create_dir_all(_site.path().join(".bengal/serve/evil.example")).unwrap();
+    let no_open_redirect = server.get("//evil.example");
+    assert_eq!(no_open_redirect.header("location").as_deref(), Some("/evil.example/"));
 
     let missing = server.get("/no/such/page/");
     assert_eq!(missing.status, 404);
@@ -179,5 +182,20 @@ fn pages_are_never_torn_during_rebuilds() {
     }
     let torn = reader.join().unwrap();
     assert!(torn.is_empty(), "incomplete responses: {torn:?}");
+    server.stop();
+}
+
+#[test]
+fn serving_the_current_directory_rebuilds_on_edits() {
+    let site = copy_fixture("quickstart");
+    let mut command = std::process::Command::new(crate::server::bengal_path());
+    command.args(["serve", "--port", &free_port()]).current_dir(site.path());
+    let server = Server::launch(command);
+    let mut events = EventStream::open(server.port);
+    let post = site.path().join("content/blog/why-static.md");
+    std::fs::write(&post, std::fs::read_to_string(&post).unwrap() + "\nEdited from the site's own directory.\n")
+        .unwrap();
+    assert_eq!(events.next_event().0, "reload");
+    assert!(server.get("/blog/why-static/").body.contains("Edited from the site"));
     server.stop();
 }

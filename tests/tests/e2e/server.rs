@@ -146,17 +146,21 @@ impl Server {
     }
 }
 
+/// Marks lines that came from stderr in the transcript: the two streams
+/// interleave in no fixed order, so log assertions look at stdout alone.
+pub const STDERR: &str = "[stderr] ";
+
 fn read_lines(child: &mut Child) -> Receiver<String> {
     let (sender, lines) = channel();
     let streams = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child.stdout.take().map(|s| (Box::new(s) as Box<dyn Read + Send>, "")),
+        child.stderr.take().map(|s| (Box::new(s) as Box<dyn Read + Send>, STDERR)),
     ];
-    for stream in streams.into_iter().flatten() {
+    for (stream, mark) in streams.into_iter().flatten() {
         let sender = sender.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
+                if sender.send(format!("{mark}{line}")).is_err() {
                     break;
                 }
             }
