@@ -1,9 +1,11 @@
 //! Project automation, as ordinary Rust: `cargo xtask <task>`.
 //!
-//! - `test`: every test of the workspace, the way CI runs it.
+//! - `test`: every test of the workspace and the chaos suite, the way CI runs them.
 //! - `bench`: full-build time against Hugo on a generated site.
+//! - `chaos`: the scenario suite (`scenarios/*.toml`) against the real server.
 
 mod bench;
+mod chaos;
 mod probe;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +16,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench") => bench::BenchArgs::parse(&args[1..]).and_then(|args| bench::run(&args)),
+        Some("chaos") => chaos::ChaosArgs::parse(&args[1..]).and_then(|args| chaos::run(&args)),
         _ => {
-            eprintln!("usage: cargo xtask test | bench [--pages N] [--runs N]");
+            eprintln!(
+                "usage: cargo xtask test | chaos [FILTER] [--repeat N] [--json FILE] [--keep-going] [--server 'CMD {{port}}'] | bench [--pages N] [--runs N] [--serve-only]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -33,10 +38,12 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// Runs every test: the end-to-end tests need the real binary, so it is built first.
+/// Runs every test: the end-to-end tests need the real binary, so it is
+/// built first; then the chaos suite.
 fn test() -> Result<(), String> {
     cargo(&["build", "--package", "bengal", "--bins"])?;
-    cargo(&["test", "--workspace"])
+    cargo(&["test", "--workspace"])?;
+    chaos::run(&chaos::ChaosArgs::default_suite())
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
