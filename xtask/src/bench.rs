@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{cargo, workspace_root};
+use crate::cargo;
 
 /// Settings from the command line.
 pub struct BenchArgs {
@@ -44,9 +44,8 @@ impl BenchArgs {
 
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     cargo(&["build", "--release", "--package", "bengal", "--bins"])?;
-    let root = workspace_root();
-    let bengal = root.join("target/release/bengal");
-    let site = root.join(format!("target/bench/site-{}", args.pages));
+    let bengal = crate::target_dir().join("release/bengal");
+    let site = crate::target_dir().join(format!("bench/site-{}", args.pages));
     generate_site(&site, args.pages).map_err(|err| format!("could not write the bench site: {err}"))?;
     eprintln!("site: {} pages in {}", args.pages, site.display());
 

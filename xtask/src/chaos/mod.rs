@@ -178,7 +178,7 @@ fn run_scenario(root: &Path, scenario: &Scenario, server: Option<&str>, index: u
     copy_dir(&root.join("fixtures").join(&scenario.fixture), site.path());
     let site_path = std::fs::canonicalize(site.path()).unwrap_or_else(|_| site.path().to_path_buf());
     let port = scenario.default_port.unwrap_or_else(free_port);
-    let bengal = root.join("target/debug/bengal").display().to_string();
+    let bengal = crate::target_dir().join("debug/bengal").display().to_string();
     let argv = match server {
         Some(command) => {
             vec!["sh".into(), "-c".into(), format!("exec {}", command.replace("{port}", &port.to_string()))]
@@ -352,7 +352,7 @@ impl Runner<'_> {
             Step::WaitOutput { text } => self.server()?.output.wait_for(text, WAIT),
             Step::Type { text } => self.server()?.type_bytes(format!("{text}\n").as_bytes()),
             Step::Cleanup { args, expect_code } => {
-                let bengal = workspace_root().join("target/debug/bengal").display().to_string();
+                let bengal = crate::target_dir().join("debug/bengal").display().to_string();
                 let mut argv = vec![bengal, "cleanup".into(), "--root".into(), self.site.display().to_string()];
                 argv.extend(args.iter().cloned());
                 self.mark_fault();
