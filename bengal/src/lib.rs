@@ -9,11 +9,15 @@
 //! 3. [`markdown`] turns each page body into HTML, resolving internal links and
 //!    highlighting code ([`highlight`]);
 //! 4. [`site`] assembles sections, taxonomies and pagination into a [`Site`];
-//! 5. [`render`] applies the Tera [`templates`] and [`output`] writes everything
-//!    to a staging directory that replaces the previous output in one swap.
+//! 5. [`render`] applies the Tera [`templates`] in memory, and [`output`]
+//!    writes only the files whose bytes changed, each through a temporary file
+//!    renamed over the old one.
 //!
 //! [`devserver`] serves a site with live reload and incremental rebuilds,
 //! binding through [`ports`] and watching through [`watch`].
+//!
+//! [`lifecycle`] owns how a server ends: one shutdown path, the pid file,
+//! stale-server recovery and `bengal cleanup`.
 //!
 //! [`scaffold`] creates new sites; [`error`] is the one error type, which always
 //! names the file, the line where known, and what to do.
