@@ -283,8 +283,7 @@ pub fn dir_url(dir: &str) -> String {
 }
 
 fn relative_slash_path(base: &Path, path: &Path) -> String {
-    let relative = path.strip_prefix(base).unwrap_or(path);
-    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    crate::output::slash_path(path.strip_prefix(base).unwrap_or(path))
 }
 
 #[cfg(test)]

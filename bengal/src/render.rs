@@ -189,7 +189,7 @@ fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
         let entry = entry.map_err(|err| Error::in_file(STATIC_DIR, format!("could not read: {err}")))?;
         if entry.file_type().is_file() && !IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref()) {
             let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
-            let dest = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let dest = crate::output::slash_path(relative);
             files.push((entry.into_path(), dest));
         }
     }

@@ -63,14 +63,7 @@ impl Templates {
                     continue;
                 }
                 let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
-                let name = entry
-                    .path()
-                    .strip_prefix(&dir)
-                    .unwrap_or(entry.path())
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let name = crate::output::slash_path(entry.path().strip_prefix(&dir).unwrap_or(entry.path()));
                 let text = std::fs::read_to_string(entry.path()).map_err(|err| Error::io(&relative, "read it", err))?;
                 // Parse alone first, so a syntax error names its own file and line.
                 tera::Template::new(&name, None, &text).map_err(|err| template_error(&relative, &err))?;

@@ -102,7 +102,7 @@ impl Rebuilder {
         }
         for source in &plan.statics {
             let relative = source.strip_prefix(self.options.root.join(STATIC_DIR)).unwrap_or(source);
-            let dest = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let dest = output::slash_path(relative);
             jobs.push(Job::Copy { source: source.clone(), dest });
         }
         let mut seen = HashSet::new();
@@ -133,8 +133,7 @@ fn classify(root: &Path, batch: &Batch) -> Plan {
             Some(CONFIG_FILE) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
                 let name = relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative);
-                plan.templates
-                    .insert(name.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
+                plan.templates.insert(output::slash_path(name));
             }
             Some(TEMPLATES_DIR) => plan.everything = true,
             Some(STATIC_DIR) if exists => {
