@@ -132,11 +132,16 @@ fn parse_socket_inode(link: &str) -> Option<u64> {
     link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
 }
 
+/// The arguments of a NUL-separated /proc/PID/cmdline.
+#[cfg(any(target_os = "linux", test))]
+pub(crate) fn cmdline_args(raw: &[u8]) -> Vec<String> {
+    raw.split(|&b| b == 0).filter(|arg| !arg.is_empty()).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect()
+}
+
 /// A NUL-separated /proc/PID/cmdline as one line.
 #[cfg(any(target_os = "linux", test))]
 fn command_from_cmdline(raw: &[u8]) -> String {
-    let args: Vec<_> = raw.split(|&b| b == 0).filter(|arg| !arg.is_empty()).map(String::from_utf8_lossy).collect();
-    args.join(" ")
+    cmdline_args(raw).join(" ")
 }
 
 /// Where to listen.

@@ -38,11 +38,6 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Adds `other`'s paths, so changes made during a rebuild join the next one.
-    pub fn merge(&mut self, other: Batch) {
-        self.paths.extend(other.paths);
-    }
-
     /// Whether there is nothing to rebuild.
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty()
@@ -245,7 +240,7 @@ mod tests {
         timeout(DEADLINE, async {
             while !done(&all) {
                 let batch = watcher.next_batch(&cancel).await.expect("watcher died");
-                all.merge(batch.clone());
+                all.paths.extend(batch.paths.iter().cloned());
                 batches.push(batch);
             }
         })
@@ -334,7 +329,7 @@ mod tests {
             while !drained.paths.contains(&path) {
                 // Polling, not synchronisation: the deadline above is the oracle.
                 tokio::time::sleep(Duration::from_millis(5)).await;
-                drained.merge(watcher.drain_pending());
+                drained.paths.extend(watcher.drain_pending().paths);
             }
         })
         .await

@@ -41,12 +41,7 @@ impl Process {
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()?;
             let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let args = cmdline
-                .split(|&b| b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
+            let args = crate::ports::cmdline_args(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default());
             Some(Process { pid, ppid, uid, start_time, exe, args })
         }
         #[cfg(not(target_os = "linux"))]
