@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::frontmatter::{self, PageDate, PageFront, SectionFront, Terms};
+use crate::layout;
 
 /// The content directory's name, relative to the site root.
 pub const CONTENT_DIR: &str = "content";
@@ -94,7 +95,8 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
     if !content_root.is_dir() {
         return Ok(Content { sections: vec![root_section(config)], ..Content::default() });
     }
-    let (entries, loose) = discover(&content_root)?;
+    let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
+    let (entries, loose) = discover(&site, root, &content_root)?;
     let parsed: Vec<Option<Parsed>> =
         entries.into_par_iter().map(|entry| parse_entry(root, &content_root, config, entry)).collect::<Result<_>>()?;
 
@@ -141,6 +143,8 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
 /// Re-reads one plain page file (not `_index.md`, not a bundle's `index.md`):
 /// the dev server's fast path after an edit.
 pub fn load_page(root: &Path, config: &Config, file: &Path) -> Result<SourcePage> {
+    let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
+    layout::check_source(&site, file, file.strip_prefix(root).unwrap_or(file))?;
     let content_root = root.join(CONTENT_DIR);
     match parse_entry(root, &content_root, config, Entry::Page { file: file.to_path_buf(), bundle_assets: Vec::new() })?
     {
@@ -150,15 +154,14 @@ pub fn load_page(root: &Path, config: &Config, file: &Path) -> Result<SourcePage
 }
 
 /// Walks `content/`, sorted, returning Markdown entries and loose files.
-fn discover(content_root: &Path) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
+/// Symlinks are followed only inside the site (`site`, canonical); `root` is
+/// the root as given, for names in errors.
+fn discover(site: &Path, root: &Path, content_root: &Path) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
     let mut entries = Vec::new();
     let mut loose = Vec::new();
-    let mut walker = walkdir::WalkDir::new(content_root).sort_by_file_name().into_iter();
+    let mut walker = layout::walk(content_root);
     while let Some(item) = walker.next() {
-        let item = item.map_err(|err| {
-            let path = err.path().unwrap_or(content_root).to_path_buf();
-            Error::in_file(path, format!("could not read: {err}"))
-        })?;
+        let item = item.map_err(|err| layout::walk_error(root, content_root, err))?;
         let path = item.path();
         if is_hidden(path) && path != content_root {
             if item.file_type().is_dir() {
@@ -166,16 +169,24 @@ fn discover(content_root: &Path) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
             }
             continue;
         }
+        layout::check_entry(site, root, &item)?;
+        if path != content_root {
+            check_name(root, path, item.file_type().is_dir())?;
+        }
         if item.file_type().is_dir() {
             let index = path.join("index.md");
             if path != content_root && index.is_file() {
-                let bundle_assets = walkdir::WalkDir::new(path)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.file_type().is_file() && e.path() != index && !is_hidden(e.path()))
-                    .map(|e| e.into_path())
-                    .collect();
+                let mut bundle_assets = Vec::new();
+                for asset in layout::walk(path) {
+                    let asset = asset.map_err(|err| layout::walk_error(root, path, err))?;
+                    if is_hidden(asset.path()) {
+                        continue;
+                    }
+                    layout::check_entry(site, root, &asset)?;
+                    if asset.file_type().is_file() && asset.path() != index {
+                        bundle_assets.push(asset.into_path());
+                    }
+                }
                 entries.push(Entry::Page { file: index, bundle_assets });
                 walker.skip_current_dir();
             }
@@ -188,6 +199,21 @@ fn discover(content_root: &Path) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
         }
     }
     Ok((entries, loose))
+}
+
+/// A name must be UTF-8 (URLs are), and a directory's must leave a URL
+/// segment once slugified: `blog/!!!/` would become `blog//`.
+fn check_name(root: &Path, path: &Path, is_dir: bool) -> Result<()> {
+    let shown = path.strip_prefix(root).unwrap_or(path);
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Err(Error::in_file(shown, "has a name that is not valid UTF-8, which no URL can hold")
+            .with_hint("rename it with UTF-8 characters"));
+    };
+    if is_dir && slug::slugify(name).is_empty() {
+        return Err(Error::in_file(shown, format!("the directory name `{name}` leaves no URL segment"))
+            .with_hint("rename it with at least one letter or digit"));
+    }
+    Ok(())
 }
 
 fn is_hidden(path: &Path) -> bool {
@@ -240,7 +266,25 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
         let (parent, name) = dir.rsplit_once('/').unwrap_or(("", &dir));
         (parent.to_owned(), name.to_owned())
     };
-    let slug = front.slug.as_deref().map(slug::slugify).unwrap_or_else(|| slug::slugify(&stem));
+    let slug = slug::slugify(front.slug.as_deref().unwrap_or(&stem));
+    if slug.is_empty() {
+        let (source, line) = match &front.slug {
+            Some(slug) => {
+                (format!("its `slug` {slug:?}"), crate::config::find_key_line(split.front, "slug").map(|l| l + 1))
+            }
+            None => (format!("its file name `{stem}`"), None),
+        };
+        return Err(Error::in_file(&display, format!("the URL slug is empty: {source} has no letter or digit"))
+            .at_line(line)
+            .with_hint("set `slug = \"…\"` in its front matter, or rename the file"));
+    }
+    for (taxonomy, names) in &terms {
+        if let Some(name) = names.iter().find(|name| slug::slugify(name).is_empty()) {
+            return Err(Error::in_file(&display, format!("the {taxonomy} term {name:?} leaves no URL segment"))
+                .at_line(crate::config::find_key_line(split.front, taxonomy).map(|l| l + 1))
+                .with_hint("give every term at least one letter or digit"));
+        }
+    }
     let path = config.site_path(&format!("{}{slug}/", dir_url(&section_dir)));
     Ok(Some(Parsed::Page(Box::new(SourcePage {
         file: display,

@@ -123,6 +123,10 @@ pub type Terms = BTreeMap<String, Vec<String>>;
 pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: &[String]) -> Result<(T, Terms)> {
     // Front matter starts on line 2, after the opening delimiter.
     let to_file_line = |line: usize| line + 1;
+    check_limits(split.front).map_err(|err| {
+        let line = err.line.map(to_file_line);
+        err.at_line(line)
+    })?;
     let mut value = match split.format {
         Format::None => return Ok((T::default(), Terms::new())),
         Format::Toml => {
@@ -182,6 +186,85 @@ pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: &[Str
         Error::new(message).at_line(line).with_hint(hint)
     })?;
     Ok((front, terms))
+}
+
+/// The most front matter a page may have. Metadata is a few hundred bytes;
+/// long text belongs in the body.
+pub const MAX_FRONT_MATTER: usize = 256 * 1024;
+
+/// The deepest nesting of lists and tables front matter may have.
+pub const MAX_DEPTH: usize = 32;
+
+/// Refuses front matter too large or too deeply nested before any parser
+/// sees it: YAML's parser takes quadratic time in the nesting depth, and a
+/// deep enough document would exhaust a parser's stack. Lines are 1-based
+/// lines of `front`.
+fn check_limits(front: &str) -> Result<()> {
+    if front.len() > MAX_FRONT_MATTER {
+        return Err(Error::new(format!("front matter is larger than {} KiB", MAX_FRONT_MATTER / 1024))
+            .at_line(Some(1))
+            .with_hint("keep front matter to metadata; long text belongs in the page body"));
+    }
+    match nesting_over(front, MAX_DEPTH) {
+        Some(line) => Err(Error::new(format!("front matter nests deeper than {MAX_DEPTH} levels"))
+            .at_line(Some(line))
+            .with_hint("flatten the nested lists or tables")),
+        None => Ok(()),
+    }
+}
+
+/// The line on which `text` first nests deeper than `limit`, counting
+/// brackets and braces outside strings and comments (TOML and YAML flow
+/// style) plus indented blocks and `- ` items (YAML block style). It may
+/// overcount a little, never undercount.
+fn nesting_over(text: &str, limit: usize) -> Option<usize> {
+    let mut brackets = 0usize;
+    let mut indents: Vec<usize> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let content = line.trim_start_matches(' ');
+        if brackets == 0 && !content.is_empty() && !content.starts_with('#') {
+            let indent = line.len() - content.len();
+            while indents.last().is_some_and(|&top| top >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+        }
+        let mut items = 0;
+        let mut rest = content;
+        while let Some(next) = rest.strip_prefix("- ") {
+            items += 1;
+            rest = next.trim_start_matches(' ');
+        }
+        let mut quote = None;
+        let mut escaped = false;
+        for c in line.chars() {
+            match quote {
+                Some(q) => {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' && q == '"' {
+                        escaped = true;
+                    } else if c == q {
+                        quote = None;
+                    }
+                }
+                None => match c {
+                    '"' | '\'' => quote = Some(c),
+                    '#' => break,
+                    '[' | '{' => brackets += 1,
+                    ']' | '}' => brackets = brackets.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            if brackets + indents.len() + items > limit {
+                return Some(index + 1);
+            }
+        }
+        if indents.len() + items > limit {
+            return Some(index + 1);
+        }
+    }
+    None
 }
 
 fn backticked(message: &str) -> Option<String> {
@@ -303,6 +386,27 @@ mod tests {
     fn taxonomies_are_unknown_keys_for_sections() {
         let split = split("+++\ntags = [\"a\"]\n+++\n").unwrap();
         assert!(parse::<SectionFront>(&split, &[]).is_err());
+    }
+
+    #[test]
+    fn nesting_is_measured_in_both_syntaxes() {
+        assert_eq!(nesting_over("a = [[1, 2], [3]]\n[extra]\nb = { c = 1 }\n", 3), None);
+        assert_eq!(nesting_over("a = [[[[1]]]]\n", 3), Some(1));
+        assert_eq!(nesting_over("title = \"[[[[[\"\n# [[[[[[\n", 3), None);
+        assert_eq!(nesting_over("a:\n  b:\n    c:\n      d: 1\n", 3), Some(4));
+        assert_eq!(nesting_over("- - - - x\n", 3), Some(1));
+        assert_eq!(nesting_over("list:\n  - a\n  - b\nother: 1\n", 3), None);
+    }
+
+    #[test]
+    fn deep_or_huge_front_matter_is_refused_with_its_line() {
+        let deep = format!("+++\ntitle = \"x\"\ndeep = {}{}\n+++\n", "[".repeat(100), "]".repeat(100));
+        let err = parse::<PageFront>(&split(&deep).unwrap(), &tags()).unwrap_err();
+        assert!(err.message.contains("nests deeper"), "{err}");
+        assert_eq!(err.line, Some(3));
+        let huge = format!("---\ntitle: {}\n---\n", "x".repeat(MAX_FRONT_MATTER));
+        let err = parse::<PageFront>(&split(&huge).unwrap(), &tags()).unwrap_err();
+        assert!(err.message.contains("larger than"), "{err}");
     }
 
     #[test]

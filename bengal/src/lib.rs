@@ -19,6 +19,9 @@
 //! [`lifecycle`] owns how a server ends: one shutdown path, the pid file,
 //! stale-server recovery and `bengal cleanup`.
 //!
+//! [`layout`] names the site's directories and keeps every read and write
+//! inside the site: no symlink leads a build outside it.
+//!
 //! [`scaffold`] creates new sites; [`error`] is the one error type, which always
 //! names the file, the line where known, and what to do.
 #![deny(missing_docs)]
@@ -30,6 +33,7 @@ pub mod error;
 pub mod frontmatter;
 pub mod highlight;
 pub mod html;
+pub mod layout;
 pub mod lifecycle;
 pub mod markdown;
 pub mod output;

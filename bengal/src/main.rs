@@ -12,11 +12,13 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let ui = ui::Ui::new(cli.quiet, cli.verbose);
-    match cmd::run(cli.command, &ui) {
+    let code = match cmd::run(cli.command, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             ui.error(&err);
             ExitCode::from(1)
         }
-    }
+    };
+    ui::output::flush(ui::FLUSH_WAIT);
+    code
 }

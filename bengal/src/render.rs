@@ -184,10 +184,15 @@ fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
+    let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-        let entry = entry.map_err(|err| Error::in_file(STATIC_DIR, format!("could not read: {err}")))?;
-        if entry.file_type().is_file() && !IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref()) {
+    for entry in crate::layout::walk(&dir) {
+        let entry = entry.map_err(|err| crate::layout::walk_error(root, &dir, err))?;
+        if IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref()) {
+            continue;
+        }
+        crate::layout::check_entry(&site, root, &entry)?;
+        if entry.file_type().is_file() {
             let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
             let dest = crate::output::slash_path(relative);
             files.push((entry.into_path(), dest));

@@ -248,11 +248,12 @@ impl Site {
         let site = Site::load(options)?;
         stage("load content and render markdown");
         let templates = Templates::load(&options.root, &site.config)?;
-        let output = output::check_output_dir(&options.root, &site.output_dir(options.output.as_deref()))?;
+        let output = site.output_dir(options.output.as_deref());
+        let output = output::check_output_dir(&options.root, &output, options.output.is_some())?;
         stage("load templates");
         let artifacts = render::render_site(&site, &templates, progress)?;
         stage("render templates");
-        let report = output::write_output(&output, &artifacts)?;
+        let report = output::OutputDir::open(&output).write_all(&artifacts)?;
         stage("write changed files");
         let assets = artifacts.iter().filter(|a| matches!(a, output::Artifact::Copy { .. })).count();
         Ok(BuildSummary {

@@ -13,6 +13,7 @@ use tera::{Context, Tera, Value};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::frontmatter::PageDate;
+use crate::layout;
 
 /// The site's template directory, relative to its root.
 pub const TEMPLATES_DIR: &str = "templates";
@@ -57,9 +58,14 @@ impl Templates {
             .collect();
         let dir = root.join(TEMPLATES_DIR);
         if dir.is_dir() {
-            for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-                let entry = entry.map_err(|err| Error::in_file(TEMPLATES_DIR, format!("could not read: {err}")))?;
-                if !entry.file_type().is_file() || entry.file_name().to_string_lossy().starts_with('.') {
+            let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
+            for entry in layout::walk(&dir) {
+                let entry = entry.map_err(|err| layout::walk_error(root, &dir, err))?;
+                if entry.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                layout::check_entry(&site, root, &entry)?;
+                if !entry.file_type().is_file() {
                     continue;
                 }
                 let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();

@@ -19,20 +19,113 @@ const URL: Style = AnsiColor::Cyan.on_default();
 /// How long a build runs before a progress bar is worth drawing.
 const PROGRESS_AFTER: Duration = Duration::from_millis(300);
 
-/// Prints a line to stdout. A closed stdout (a pipe whose reader went away)
-/// loses the line instead of panicking: a server must outlive its log reader.
+/// Prints a line to stdout, through the [`output`] queue.
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(anstream::stdout(), $($arg)*);
-    }};
+    () => {
+        output::emit(output::Stream::Out, String::new())
+    };
+    ($($arg:tt)*) => {
+        output::emit(output::Stream::Out, format!($($arg)*))
+    };
 }
 
-/// Prints a line to stderr, never panicking.
+/// Prints a line to stderr, through the [`output`] queue.
 macro_rules! err {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(anstream::stderr(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        output::emit(output::Stream::Err, format!($($arg)*))
+    };
 }
+
+/// Every line goes through a bounded queue to one writer thread, so that a
+/// terminal or pipe that is not being read (`| less` paused, Ctrl+S, a parent
+/// that never reads) delays the output, never the server: when the queue is
+/// full, lines are dropped and counted, and the count is printed where they
+/// went missing. A closed stdout loses the lines instead of panicking.
+pub mod output {
+    use std::io::Write;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+    use std::time::Duration;
+
+    /// Lines waiting to be written, at most.
+    const QUEUE_LINES: usize = 1024;
+
+    /// Where a line goes.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Stream {
+        Out,
+        Err,
+    }
+
+    enum Message {
+        Line { stream: Stream, text: String, dropped_before: usize },
+        Flushed(SyncSender<()>),
+    }
+
+    struct Queue {
+        sender: SyncSender<Message>,
+        dropped: AtomicUsize,
+    }
+
+    static QUEUE: OnceLock<Queue> = OnceLock::new();
+
+    fn queue() -> &'static Queue {
+        QUEUE.get_or_init(|| {
+            let (sender, receiver) = sync_channel(QUEUE_LINES);
+            // Without the thread, lines stay queued and are dropped once it is full.
+            let _ = std::thread::Builder::new().name("output".into()).spawn(move || write_lines(receiver));
+            Queue { sender, dropped: AtomicUsize::new(0) }
+        })
+    }
+
+    /// Queues one line; never blocks.
+    pub fn emit(stream: Stream, text: String) {
+        let queue = queue();
+        let dropped_before = queue.dropped.swap(0, Ordering::SeqCst);
+        match queue.sender.try_send(Message::Line { stream, text, dropped_before }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                queue.dropped.fetch_add(dropped_before + 1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Waits until the lines queued so far are written, for at most `wait`.
+    pub fn flush(wait: Duration) {
+        let (done, written) = sync_channel(1);
+        if queue().sender.try_send(Message::Flushed(done)).is_ok() {
+            let _ = written.recv_timeout(wait);
+        }
+    }
+
+    fn write_lines(receiver: Receiver<Message>) {
+        for message in receiver {
+            match message {
+                Message::Line { stream, text, dropped_before } => {
+                    if dropped_before > 0 {
+                        let _ = writeln!(
+                            anstream::stderr(),
+                            "warning: {dropped_before} line{} of output dropped: nobody was reading it",
+                            if dropped_before == 1 { "" } else { "s" }
+                        );
+                    }
+                    let _ = match stream {
+                        Stream::Out => writeln!(anstream::stdout(), "{text}"),
+                        Stream::Err => writeln!(anstream::stderr(), "{text}"),
+                    };
+                }
+                Message::Flushed(done) => {
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+}
+
+/// How long the end of a command waits for its last lines to be written: a
+/// reader that has stopped reading delays the exit by this much at most.
+pub const FLUSH_WAIT: Duration = Duration::from_millis(500);
 
 /// Output settings from the global flags.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +168,9 @@ impl Ui {
         if !std::io::stdin().is_terminal() {
             return false;
         }
+        // The question comes after what is queued, and is waited for: it is
+        // asked on a terminal, which someone is reading.
+        output::flush(FLUSH_WAIT);
         let mut stdout = anstream::stdout();
         let _ = write!(stdout, "{question}");
         let _ = stdout.flush();

@@ -2,7 +2,7 @@
 //! (`--force` for scripts), and exits 0 only when nothing is left running.
 
 use bengal::lifecycle::cleanup::{self, Candidate, Scope};
-use bengal::lifecycle::pidfile;
+use bengal::lifecycle::pidfile::{self, LOCK_FILE};
 use bengal::lifecycle::procs::{self, Stopped};
 use bengal::{Error, Result};
 
@@ -31,8 +31,14 @@ pub fn run(args: &CleanupArgs, ui: &Ui) -> Result<()> {
         ));
         left_running += 1;
     }
+    if let Some(holder) = &findings.foreign_lock {
+        ui.info_line(&format!(
+            "The site's lock {LOCK_FILE} is held by {holder}, which is not a Bengal server of yours: left alone"
+        ));
+        left_running += 1;
+    }
     if findings.servers.is_empty() {
-        if findings.stale_pid_file.is_none() && findings.foreign.is_empty() {
+        if findings.stale_pid_file.is_none() && findings.foreign.is_empty() && findings.foreign_lock.is_none() {
             ui.info_line("Nothing to clean up: no Bengal server is running here");
         }
     } else {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bengal::devserver::{self, Context, ServeOptions, ServerEvent};
-use bengal::lifecycle::pidfile::{self, Found, PID_FILE};
+use bengal::lifecycle::pidfile::{self, Found, LOCK_FILE, PID_FILE, ServerInfo, ServerLock};
 use bengal::lifecycle::procs::{self, Process};
 use bengal::lifecycle::{self, Lifecycle, Shutdown, signals};
 use bengal::ports::{self, Host};
@@ -16,7 +16,7 @@ use bengal::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
-use crate::ui::Ui;
+use crate::ui::{FLUSH_WAIT, Ui, output};
 
 /// The port Vite made familiar.
 const DEFAULT_PORT: u16 = 5173;
@@ -44,7 +44,7 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
             .with_hint("pass --root with the directory that holds bengal.toml")
     })?;
     let port = args.port.unwrap_or(DEFAULT_PORT);
-    take_over(&root, port, args.replace, ui)?;
+    let lock = take_over(&root, port, args.replace, ui)?;
     let options = ServeOptions {
         root,
         drafts: args.drafts,
@@ -84,7 +84,7 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
         }
         let stop = CancellationToken::new();
         let context = Context { lifecycle: lifecycle.clone(), trigger, stop: stop.clone(), events: printer(*ui, args) };
-        let server = devserver::run(options, context);
+        let server = devserver::run(options, context, &lock);
         // Whatever comes first: a startup failure, or a reason to stop. The
         // server's future is dropped either way; what it acquired is released
         // below, what it had not registered yet closes with it.
@@ -112,40 +112,38 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
     match ended {
         Ended::Stopped(reason) => {
             ui.info_line("Server stopped");
+            output::flush(FLUSH_WAIT);
             reason.exit()
         }
         // Already printed and released: exit 1 without a second message.
-        Ended::Failed(_) => std::process::exit(1),
+        Ended::Failed(_) => {
+            output::flush(FLUSH_WAIT);
+            std::process::exit(1)
+        }
     }
 }
 
-/// Before starting: a stale pid file is removed; a live server of this site,
-/// or a Bengal server of another site holding the port, is offered to be
-/// stopped (on a terminal, or with `--replace`).
-fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<()> {
-    match pidfile::inspect(root)? {
-        Found::Nothing => {}
-        Found::Stale(info) => {
-            if pidfile::remove_stale(root)? {
-                let pid = info.map(|i| format!(" (pid {} is gone)", i.pid)).unwrap_or_default();
-                ui.info_line(&format!("Removed stale {PID_FILE}{pid}"));
+/// Before starting: takes the site's lock, which makes this the one server
+/// of the site. A live server holding it is offered to be stopped (on a
+/// terminal, or with `--replace`); then a stale pid file is removed, and a
+/// Bengal server of another site holding the port is offered to be stopped.
+fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<ServerLock> {
+    let lock = match ServerLock::try_acquire(root)? {
+        Some(lock) => lock,
+        None => {
+            match pidfile::inspect(root)? {
+                Found::Live(info) => replace_live_server(&info, replace, ui)?,
+                Found::Held(holder) => return Err(held_by(holder)),
+                // It stopped meanwhile.
+                Found::Nothing | Found::Stale(_) => {}
             }
+            ServerLock::try_acquire(root)?.ok_or_else(|| held_by(None))?
         }
-        Found::Live(info) => {
-            ui.info_line(&format!("A Bengal server (pid {}) is already serving this site at {}", info.pid, info.url));
-            if !(replace || ui.ask("Stop it and take over? [Y/n] ")) {
-                return Err(Error::new("this site is already being served").with_hint(format!(
-                    "open {}, stop it with `bengal cleanup`, or start with --replace to take over",
-                    info.url
-                )));
-            }
-            let process = Process::read(info.pid).filter(|p| Some(p.start_time) == info.start_time);
-            let Some(process) = process else {
-                return Err(Error::new(format!("cannot tell which process serves this site (pid {})", info.pid))
-                    .with_hint("wait a moment and try again, or run `bengal cleanup`"));
-            };
-            stop_server(process, ui)?;
-        }
+    };
+    if let Found::Stale(info) = pidfile::take_stale(root, &lock)? {
+        // "Gone" only when it is: the pid may have been reused since.
+        let gone = info.filter(|i| Process::read(i.pid).is_none()).map(|i| format!(" (pid {} is gone)", i.pid));
+        ui.info_line(&format!("Removed stale {PID_FILE}{}", gone.unwrap_or_default()));
     }
     let other = ports::port_holders(port)
         .into_iter()
@@ -158,7 +156,41 @@ fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<()> {
             stop_server(process, ui)?;
         }
     }
-    Ok(())
+    Ok(lock)
+}
+
+/// Offers to stop the live server of this site; an error when declined.
+fn replace_live_server(info: &ServerInfo, replace: bool, ui: &Ui) -> Result<()> {
+    ui.info_line(&format!("A Bengal server (pid {}) is already serving this site at {}", info.pid, info.url));
+    if !(replace || ui.ask("Stop it and take over? [Y/n] ")) {
+        return Err(Error::new("this site is already being served").with_hint(format!(
+            "open {}, stop it with `bengal cleanup`, or start with --replace to take over",
+            info.url
+        )));
+    }
+    let process = Process::read(info.pid).filter(|p| Some(p.start_time) == info.start_time);
+    let Some(process) = process else {
+        return Err(Error::new(format!("cannot tell which process serves this site (pid {})", info.pid))
+            .with_hint("wait a moment and try again, or run `bengal cleanup`"));
+    };
+    stop_server(process, ui)
+}
+
+/// The lock is held by something other than a server that says who it is.
+fn held_by(holder: Option<u32>) -> Error {
+    match holder.and_then(Process::read) {
+        Some(process) if process.is_bengal_server() => {
+            Error::new(format!("another Bengal server (pid {}) is starting for this site", process.pid))
+                .with_hint("open its URL once it is ready, or stop it with `bengal cleanup`")
+        }
+        Some(process) => Error::new(format!(
+            "the site's lock {LOCK_FILE} is held by {}, which is not a Bengal server",
+            process.describe()
+        ))
+        .with_hint("stop that process, or serve the site from another copy"),
+        None => Error::new(format!("the site's lock {LOCK_FILE} is held by another process"))
+            .with_hint("run `bengal cleanup` to see what holds it"),
+    }
 }
 
 fn stop_server(process: Process, ui: &Ui) -> Result<()> {
@@ -192,6 +224,9 @@ fn printer(ui: Ui, args: &ServeArgs) -> devserver::Events {
             }
         }
         ServerEvent::Built { elapsed } => ui.success(&format!("Built in {} ms", elapsed.as_millis())),
+        ServerEvent::Rebuilding { changes } => {
+            ui.verbose(&format!("rebuilding after {changes} change{}", if changes == 1 { "" } else { "s" }))
+        }
         ServerEvent::Rebuilt { report, elapsed, steps } if !report.changed.is_empty() || !report.removed.is_empty() => {
             let files = report.changed.len() + report.removed.len();
             ui.success(&format!(

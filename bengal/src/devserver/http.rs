@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -136,6 +136,11 @@ fn host_name(host: &str) -> &str {
 }
 
 async fn site(State(state): State<AppState>, request: Request) -> Response {
+    // A static site has nothing to post to; answering 200 would hide a form's bug.
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")], "405 Method Not Allowed\n")
+            .into_response();
+    }
     let mut ready = state.0.ready.subscribe();
     tokio::select! {
         _ = ready.wait_for(|ready| *ready) => {}

@@ -6,6 +6,7 @@
 //! starts, with the token or handle that ends it; releasing them is the
 //! lifecycle's job, in reverse order.
 
+mod connections;
 pub mod http;
 pub mod livereload;
 pub mod rebuild;
@@ -17,20 +18,17 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::lifecycle::pidfile::{PID_FILE, PidFile, ServerInfo};
+use crate::layout::{self, SERVE_DIR};
+use crate::lifecycle::pidfile::{PID_FILE, PidFile, ServerInfo, ServerLock};
 use crate::lifecycle::procs::Process;
 use crate::lifecycle::{Lifecycle, Shutdown, Trigger, failpoint, failpoint_set};
-use crate::output::WriteReport;
+use crate::output::{OutputDir, WriteReport};
 use crate::ports::{self, Host, Skipped};
 use crate::site::BuildOptions;
 use crate::watch::Watcher;
 use http::AppState;
 use livereload::Message;
 use rebuild::Rebuilder;
-
-/// Where the dev server writes its build, relative to the site root. It is
-/// not `public/`, whose links must keep the real `base_url`.
-pub const SERVE_DIR: &str = ".bengal/serve";
 
 /// How long requests in flight may run on after shutdown begins.
 pub const REQUEST_GRACE: Duration = Duration::from_millis(500);
@@ -68,6 +66,11 @@ pub enum ServerEvent {
     Built {
         /// How long it took.
         elapsed: Duration,
+    },
+    /// A rebuild started, after this many changed paths.
+    Rebuilding {
+        /// Changed paths in the batch.
+        changes: usize,
     },
     /// A rebuild finished.
     Rebuilt {
@@ -107,13 +110,15 @@ pub struct Context {
     pub events: Events,
 }
 
-/// Acquires the pid file, the listeners and the watcher (each registered
-/// with the lifecycle as it is acquired), builds, serves and rebuilds until
-/// `stop` is cancelled. Returning early with an error leaves the release of
-/// what was acquired to the caller's [`Lifecycle::release_all`].
-pub async fn run(options: ServeOptions, context: Context) -> Result<()> {
+/// Writes the pid file, acquires the listeners and the watcher (each
+/// registered with the lifecycle as it is acquired), builds, serves and
+/// rebuilds until `stop` is cancelled; `lock` makes this the site's one
+/// server. Returning early with an error leaves the release of what was
+/// acquired to the caller's [`Lifecycle::release_all`].
+pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> Result<()> {
     let Context { lifecycle, trigger, stop, events } = context;
-    let pid_file = Arc::new(Mutex::new(PidFile::create(&options.root, &server_info(&options, &[], "")?)?));
+    let info = server_info(&options, &[], "")?;
+    let pid_file = Arc::new(Mutex::new(PidFile::create(&options.root, lock, &info)?));
     let released = pid_file.clone();
     lifecycle.register_always(format!("removed {PID_FILE}"), move || {
         released.lock().map_err(|_| "lock poisoned".to_owned())?.release().map_err(|err| err.to_string())
@@ -129,8 +134,7 @@ pub async fn run(options: ServeOptions, context: Context) -> Result<()> {
     pid_file.lock().map_err(|_| Error::new("pid file lock poisoned"))?.update(&info)?;
     failpoint("after_bind")?;
 
-    let output = options.root.join(SERVE_DIR);
-    std::fs::create_dir_all(&output).map_err(|err| Error::io(&output, "create the serve directory", err))?;
+    let output = layout::private_dir(&options.root, SERVE_DIR)?;
     let build = BuildOptions {
         root: options.root.clone(),
         drafts: options.drafts,
@@ -149,23 +153,13 @@ pub async fn run(options: ServeOptions, context: Context) -> Result<()> {
     for (listener, addr) in bound.listeners.into_iter().zip(&addrs) {
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|err| Error::new(format!("could not use the listener on {addr}: {err}")))?;
-        let app = http::router(state.clone());
-        let server_stop = CancellationToken::new();
-        let graceful = server_stop.clone();
-        let server =
-            tokio::spawn(
-                async move { axum::serve(listener, app).with_graceful_shutdown(graceful.cancelled_owned()).await },
-            );
+        let (accept_loop, connections) = connections::serve(listener, http::router(state.clone()));
         lifecycle.register(format!("closed {addr}"), REQUEST_GRACE * 2, move || async move {
-            server_stop.cancel();
-            // Requests in flight get a short grace; then the accept loop is
-            // aborted (its listening socket closes with it).
-            let abort = server.abort_handle();
-            if tokio::time::timeout(REQUEST_GRACE, server).await.is_err() {
-                abort.abort();
-            }
+            connections.drain(REQUEST_GRACE).await;
             Ok(())
         });
+        // Released before everything else: the port is free at once.
+        lifecycle.register_first(format!("stopped accepting on {addr}"), move || accept_loop.stop());
     }
     lifecycle.register("closed live-reload streams", REQUEST_GRACE, move || async move {
         streams.cancel();
@@ -176,7 +170,7 @@ pub async fn run(options: ServeOptions, context: Context) -> Result<()> {
     // between the build and the banner.
     let watcher = Watcher::start(&options.root, &output)?;
     failpoint("after_watcher")?;
-    let mut rebuilder = Rebuilder::new(build, output.clone());
+    let mut rebuilder = Rebuilder::new(build, OutputDir::open(&output));
     let started = Instant::now();
     let (returned, first) = run_blocking(move || {
         let result = rebuilder.full();
@@ -261,11 +255,17 @@ async fn watch_and_rebuild(
         loop {
             let started = Instant::now();
             let job = batch.clone();
+            events(ServerEvent::Rebuilding { changes: job.paths.len() });
             idle.send_replace(false);
             // Marks the worker idle when the rebuild ends, even one left
             // running by a cancelled loop.
             let done = IdleOnDrop(idle.clone());
+            let slow = failpoint_set("slow_rebuild");
             let busy = run_blocking(move || {
+                if slow {
+                    // A rebuild that outlasts any stop's patience.
+                    std::thread::sleep(Duration::from_secs(5));
+                }
                 let result = rebuilder.apply(&job);
                 drop(done);
                 (rebuilder, result)

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use crate::config::CONFIG_FILE;
 use crate::content::{self, CONTENT_DIR};
 use crate::error::Result;
-use crate::output::{self, Artifact, WriteReport};
+use crate::layout;
+use crate::output::{self, Artifact, OutputDir, WriteReport};
 use crate::render::{self, Job, STATIC_DIR, section_paginate_by};
 use crate::site::{BuildOptions, Page, Site};
 use crate::templates::{TEMPLATES_DIR, Templates};
@@ -30,7 +31,7 @@ struct Built {
 /// Rebuilds one site into one output directory.
 pub struct Rebuilder {
     options: BuildOptions,
-    output: PathBuf,
+    output: OutputDir,
     last: Option<Built>,
     /// Wall time of each step of the last rebuild, for `--verbose`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
@@ -47,7 +48,7 @@ struct Plan {
 
 impl Rebuilder {
     /// A rebuilder that has built nothing yet.
-    pub fn new(options: BuildOptions, output: PathBuf) -> Self {
+    pub fn new(options: BuildOptions, output: OutputDir) -> Self {
         Rebuilder { options, output, last: None, timings: Vec::new() }
     }
 
@@ -61,7 +62,7 @@ impl Rebuilder {
         let site = Site::load_reusing(&self.options, self.last.as_ref().map(|b| &b.site))?;
         let templates = Templates::load(&self.options.root, &site.config)?;
         let artifacts = render::render_site(&site, &templates, &|_, _| {})?;
-        let report = output::write_output(&self.output, &artifacts)?;
+        let report = self.output.write_all(&artifacts)?;
         self.last = Some(Built { site, templates });
         Ok(report)
     }
@@ -101,6 +102,8 @@ impl Rebuilder {
             }
         }
         for source in &plan.statics {
+            let shown = source.strip_prefix(&self.options.root).unwrap_or(source);
+            layout::check_source(&self.options.root, source, shown)?;
             let relative = source.strip_prefix(self.options.root.join(STATIC_DIR)).unwrap_or(source);
             let dest = output::slash_path(relative);
             jobs.push(Job::Copy { source: source.clone(), dest });
@@ -110,7 +113,7 @@ impl Rebuilder {
         step(&mut self.timings, "read changes");
         let artifacts: Vec<Artifact> = render::render_jobs(&last.site, &last.templates, &jobs, &|_, _| {})?;
         step(&mut self.timings, "render");
-        let report = output::write_changed(&self.output, &artifacts);
+        let report = self.output.write_changed(&artifacts);
         step(&mut self.timings, "write");
         report
     }
@@ -286,7 +289,7 @@ mod tests {
         let output = dir.path().join(".bengal/serve");
         let options =
             BuildOptions { root: dir.path().to_path_buf(), output: Some(output.clone()), ..Default::default() };
-        let mut rebuilder = Rebuilder::new(options, output);
+        let mut rebuilder = Rebuilder::new(options, OutputDir::open(&output));
         rebuilder.full().unwrap();
         (dir, rebuilder)
     }

@@ -52,6 +52,9 @@ pub struct Findings {
     pub servers: Vec<Candidate>,
     /// Processes on the port that are not Bengal servers: never touched.
     pub foreign: Vec<ports::PortHolder>,
+    /// The site's lock is held by something that is not a Bengal server of
+    /// this user (described), which is never touched either.
+    pub foreign_lock: Option<String>,
 }
 
 /// Looks at the site's pid file, Bengal servers of this site (or of the
@@ -64,6 +67,16 @@ pub fn find(scope: &Scope) -> Result<Findings> {
         Found::Live(info) => {
             if let Some(process) = Process::read(info.pid).filter(|p| Some(p.start_time) == info.start_time) {
                 findings.servers.push(Candidate { process, ports: info.ports, site: Some(site.clone()) });
+            }
+        }
+        Found::Held(holder) => {
+            let process = holder.and_then(Process::read);
+            match process {
+                Some(process) if process.is_bengal_server() && process.uid == procs::current_uid() => {
+                    findings.servers.push(Candidate { process, ports: Vec::new(), site: Some(site.clone()) });
+                }
+                Some(process) => findings.foreign_lock = Some(process.describe()),
+                None => findings.foreign_lock = Some(holder.map_or("a process".to_owned(), |pid| format!("pid {pid}"))),
             }
         }
         Found::Nothing => {}

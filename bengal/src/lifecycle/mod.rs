@@ -80,19 +80,20 @@ pub fn channel() -> (Trigger, mpsc::UnboundedReceiver<Shutdown>) {
     (Trigger(sender), receiver)
 }
 
-/// Sends [`Shutdown::Panic`] from every panic, in any thread or task, after
-/// the default report.
+/// Sends [`Shutdown::Panic`] from every panic, in any thread or task, then
+/// prints the default report.
 pub fn install_panic_hook(trigger: Trigger) {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        default(info);
         let message = info
             .payload()
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic".to_owned());
+        // Before the report, whose write to a stderr nobody reads may block.
         trigger.fire(Shutdown::Panic(message));
+        default(info);
     }));
 }
 

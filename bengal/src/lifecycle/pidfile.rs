@@ -1,20 +1,36 @@
-//! `.bengal/server.pid`: who serves this site, held under an exclusive lock
-//! for the server's whole life.
+//! One server per site, and what it says about itself.
 //!
-//! The lock, not the pid, is the liveness test: the kernel drops it when the
-//! process dies, even by SIGKILL, so a reused pid can never look alive, and a
-//! file whose lock can be taken is stale whatever it says.
+//! - `.bengal/server.lock` decides: a server takes an exclusive lock on it
+//!   before anything else and holds it for life. The file is never renamed or
+//!   removed, so two servers started at the same instant lock the same inode
+//!   and exactly one wins; the kernel drops the lock when the process dies,
+//!   even by SIGKILL, so a held lock is a live server and a free one is not.
+//! - `.bengal/server.pid` is only information (pid, URL, ports, start time),
+//!   written after the lock is held and read without trusting it: never
+//!   through a symlink, never blocking, a regular file of bounded size;
+//!   whatever cannot be parsed is stale.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::procs::Process;
 use crate::error::{Error, Result};
+use crate::layout;
 
 /// The pid file, relative to the site root.
 pub const PID_FILE: &str = ".bengal/server.pid";
+
+/// The lock that makes one server per site, relative to the site root.
+pub const LOCK_FILE: &str = ".bengal/server.lock";
+
+/// How long a lock that looks held is tried again before it counts as held.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A pid file is a few hundred bytes; anything much larger is not one.
+const MAX_PID_FILE: u64 = 64 * 1024;
 
 /// What a running server says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,124 +52,213 @@ pub struct ServerInfo {
     pub version: String,
 }
 
-/// A pid file this process wrote and holds locked; removed on release or drop.
+/// What is found at a site.
+#[derive(Debug)]
+pub enum Found {
+    /// No server, no pid file.
+    Nothing,
+    /// A pid file, but no server holds the lock: its server died without
+    /// cleaning up. What it says, when it could be read.
+    Stale(Option<ServerInfo>),
+    /// A live Bengal server holds the lock and says who it is.
+    Live(ServerInfo),
+    /// The lock is held, but not by the server the pid file names: a server
+    /// starting this very moment, or another program. The holder's pid where
+    /// the system tells it (`/proc/locks` on Linux).
+    Held(Option<u32>),
+}
+
+/// The site's lock, held for the server's whole life (released on drop or exit).
+#[derive(Debug)]
+pub struct ServerLock {
+    _file: File,
+}
+
+impl ServerLock {
+    /// Takes the lock, creating `.bengal/` and the lock file as needed; `None`
+    /// when another process holds it.
+    pub fn try_acquire(root: &Path) -> Result<Option<ServerLock>> {
+        layout::private_dir(root, layout::BENGAL_DIR)?;
+        let file = open_lock(root)?;
+        // An `inspect` elsewhere holds a shared lock for a few microseconds:
+        // a free lock is taken within this bound, a held one is not.
+        let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(ServerLock { _file: file })),
+                Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(TryLockError::WouldBlock) => return Ok(None),
+                Err(TryLockError::Error(err)) => return Err(Error::io(Path::new(LOCK_FILE), "lock it", err)),
+            }
+        }
+    }
+}
+
+/// Opens the lock file without following a link, creating it private to this
+/// user. One that cannot be opened (another user's) is an error saying whose.
+fn open_lock(root: &Path) -> Result<File> {
+    let path = root.join(LOCK_FILE);
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK).mode(0o600);
+    }
+    let file = options.open(&path).map_err(|err| {
+        let owner = owner_of(&path).map(|uid| format!(" (it belongs to uid {uid})")).unwrap_or_default();
+        Error::io(Path::new(LOCK_FILE), &format!("open it{owner}"), err)
+            .with_hint("a server of another user may serve this site; if none does, remove .bengal/server.lock")
+    })?;
+    let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    if !is_file {
+        return Err(Error::in_file(LOCK_FILE, "is not a regular file").with_hint("remove it; Bengal recreates it"));
+    }
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn owner_of(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| m.uid())
+}
+
+#[cfg(not(unix))]
+fn owner_of(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// Looks at the site without changing it. Whether the lock is held is
+/// probed with a shared lock, which [`ServerLock::try_acquire`] waits out.
+pub fn inspect(root: &Path) -> Result<Found> {
+    let info = read_info(root);
+    let lock_path = root.join(LOCK_FILE);
+    let held = match std::fs::symlink_metadata(&lock_path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => false,
+        _ => {
+            let file = open_lock(root)?;
+            match file.try_lock_shared() {
+                Ok(()) => false,
+                Err(TryLockError::WouldBlock) => true,
+                Err(TryLockError::Error(err)) => return Err(Error::io(Path::new(LOCK_FILE), "lock it", err)),
+            }
+        }
+    };
+    Ok(match (held, info) {
+        (false, PidInfo::Missing) => Found::Nothing,
+        (false, PidInfo::Read(info)) => Found::Stale(Some(info)),
+        (false, PidInfo::Unreadable) => Found::Stale(None),
+        (true, PidInfo::Read(info)) if names_a_live_server(&info) => Found::Live(info),
+        (true, _) => Found::Held(lock_holder(&lock_path)),
+    })
+}
+
+/// What the pid file holds.
+enum PidInfo {
+    Missing,
+    Unreadable,
+    Read(ServerInfo),
+}
+
+fn read_info(root: &Path) -> PidInfo {
+    match layout::read_regular_file(&root.join(PID_FILE), MAX_PID_FILE) {
+        Ok(None) => PidInfo::Missing,
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).map_or(PidInfo::Unreadable, PidInfo::Read),
+        Err(_) => PidInfo::Unreadable,
+    }
+}
+
+/// The process the pid file names is alive, is the one that wrote it (same
+/// start time), and is a Bengal server.
+fn names_a_live_server(info: &ServerInfo) -> bool {
+    Process::read(info.pid).is_some_and(|p| Some(p.start_time) == info.start_time && p.is_bengal_server())
+}
+
+/// The pid holding the lock on `path`, from `/proc/locks` (Linux).
+fn lock_holder(path: &Path) -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let inode = std::fs::symlink_metadata(path).ok()?.ino();
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        // `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`: pid, then maj:min:inode.
+        locks.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (pid, device) = (fields.get(4)?, fields.get(5)?);
+            let found: u64 = device.rsplit(':').next()?.parse().ok()?;
+            (found == inode).then(|| pid.parse().ok()).flatten()
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// With the lock held, any pid file is stale: removes it and says what it
+/// said ([`Found::Stale`]), or [`Found::Nothing`].
+pub fn take_stale(root: &Path, _lock: &ServerLock) -> Result<Found> {
+    let info = match read_info(root) {
+        PidInfo::Missing => return Ok(Found::Nothing),
+        PidInfo::Unreadable => None,
+        PidInfo::Read(info) => Some(info),
+    };
+    remove_pid_file(root)?;
+    Ok(Found::Stale(info))
+}
+
+/// Removes the pid file when no server holds the lock; returns whether it
+/// did. Taking the lock for the removal means no server can start meanwhile.
+pub fn remove_stale(root: &Path) -> Result<bool> {
+    let Some(_lock) = ServerLock::try_acquire(root)? else { return Ok(false) };
+    remove_pid_file(root)
+}
+
+fn remove_pid_file(root: &Path) -> Result<bool> {
+    match std::fs::remove_file(root.join(PID_FILE)) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(Error::io(Path::new(PID_FILE), "remove the stale file", err)),
+    }
+}
+
+/// The pid file of the server holding the site's [`ServerLock`]; removed on
+/// release or drop.
 #[derive(Debug)]
 pub struct PidFile {
     path: PathBuf,
-    /// Held open for the lock's sake.
-    file: Option<File>,
-}
-
-/// What is found at a site's pid file.
-#[derive(Debug)]
-pub enum Found {
-    /// No pid file.
-    Nothing,
-    /// A file nobody holds: its server died without cleaning up.
-    Stale(Option<ServerInfo>),
-    /// A live server holds it.
-    Live(ServerInfo),
-}
-
-/// Looks at the pid file under `root` without changing it.
-pub fn inspect(root: &Path) -> Result<Found> {
-    let path = root.join(PID_FILE);
-    let mut file = match OpenOptions::new().read(true).open(&path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
-        Err(err) => return Err(Error::io(Path::new(PID_FILE), "open it", err)),
-    };
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(|err| Error::io(Path::new(PID_FILE), "read it", err))?;
-    let info = serde_json::from_str::<ServerInfo>(&text).ok();
-    match file.try_lock() {
-        // Nobody holds it: stale. Our probe lock ends with `file`.
-        Ok(()) => Ok(Found::Stale(info)),
-        Err(TryLockError::WouldBlock) => match info {
-            Some(info) => Ok(Found::Live(info)),
-            // Locked but not yet written: a server is starting right now.
-            None => Ok(Found::Live(ServerInfo::unknown())),
-        },
-        Err(TryLockError::Error(err)) => Err(Error::io(Path::new(PID_FILE), "lock it", err)),
-    }
-}
-
-/// Removes a stale pid file; returns whether it did. (A server starting in
-/// the instant between the check and the removal would lose its file; the
-/// window is a few microseconds and the next start recovers.)
-pub fn remove_stale(root: &Path) -> Result<bool> {
-    match inspect(root)? {
-        Found::Stale(_) => {
-            std::fs::remove_file(root.join(PID_FILE))
-                .map_err(|err| Error::io(Path::new(PID_FILE), "remove the stale file", err))?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
-}
-
-impl ServerInfo {
-    fn unknown() -> ServerInfo {
-        ServerInfo {
-            pid: 0,
-            ports: Vec::new(),
-            host: String::new(),
-            url: String::new(),
-            start_time: None,
-            exe: PathBuf::new(),
-            version: String::new(),
-        }
-    }
+    /// The file written last, to tell it from one written by someone else.
+    written: Option<File>,
 }
 
 impl PidFile {
-    /// Writes `info` to `root/.bengal/server.pid` atomically (a temporary
-    /// file, locked, then renamed over it; never through a symlink) and keeps
-    /// it locked. Fails if a live server holds the current file.
-    pub fn create(root: &Path, info: &ServerInfo) -> Result<PidFile> {
-        let path = root.join(PID_FILE);
-        let dir = path.parent().unwrap_or(root);
-        std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, "create the directory", err))?;
-        if let Found::Live(other) = inspect(root)? {
-            return Err(already_served(&other));
-        }
-        let temp = dir.join(format!(".server.pid.{}", std::process::id()));
-        let _ = std::fs::remove_file(&temp);
-        let mut file = open_new_nofollow(&temp).map_err(|err| Error::io(&temp, "create it", err))?;
-        file.try_lock().map_err(|err| Error::new(format!("could not lock {}: {err}", temp.display())))?;
-        let text = serde_json::to_string_pretty(info).unwrap_or_default();
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|err| Error::io(&temp, "write it", err))?;
-        std::fs::rename(&temp, &path).map_err(|err| {
-            let _ = std::fs::remove_file(&temp);
-            Error::io(&path, "move it in place", err)
-        })?;
-        let pid_file = PidFile { path, file: Some(file) };
-        // Two servers starting at the same moment both saw no live file; the
-        // one whose rename came last owns it, the other finds out here.
-        if !pid_file.is_current() {
-            let other = match inspect(root)? {
-                Found::Live(other) => other,
-                _ => ServerInfo::unknown(),
-            };
-            return Err(already_served(&other));
-        }
+    /// Writes `info`, replacing whatever was there (the caller holds the lock,
+    /// so anything there is stale).
+    pub fn create(root: &Path, _lock: &ServerLock, info: &ServerInfo) -> Result<PidFile> {
+        let mut pid_file = PidFile { path: root.join(PID_FILE), written: None };
+        pid_file.update(info)?;
         Ok(pid_file)
     }
 
-    /// Rewrites the file with `info` (the ports, once bound), atomically and
-    /// still locked: the new file is locked before it replaces the old one.
+    /// Rewrites the file with `info` (the ports, once bound), atomically: a
+    /// temporary file (never through a symlink) renamed over it.
     pub fn update(&mut self, info: &ServerInfo) -> Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let temp = dir.join(format!(".server.pid.{}", std::process::id()));
         let _ = std::fs::remove_file(&temp);
-        let file = write_locked(&temp, info)?;
+        let mut file = open_new_nofollow(&temp).map_err(|err| Error::io(&temp, "create it", err))?;
+        let text = serde_json::to_string_pretty(info).unwrap_or_default();
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|err| Error::io(&temp, "write it", err))?;
         std::fs::rename(&temp, &self.path).map_err(|err| {
             let _ = std::fs::remove_file(&temp);
             Error::io(&self.path, "move it in place", err)
         })?;
-        self.file = Some(file);
+        self.written = Some(file);
         Ok(())
     }
 
@@ -162,7 +267,7 @@ impl PidFile {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            let ours = self.file.as_ref().and_then(|f| f.metadata().ok());
+            let ours = self.written.as_ref().and_then(|f| f.metadata().ok());
             let there = std::fs::symlink_metadata(&self.path).ok();
             matches!((ours, there), (Some(a), Some(b)) if a.ino() == b.ino() && a.dev() == b.dev())
         }
@@ -170,14 +275,13 @@ impl PidFile {
         true
     }
 
-    /// Removes the file (if it is still ours) and drops the lock. Idempotent.
+    /// Removes the file (if it is still ours). Idempotent.
     pub fn release(&mut self) -> std::io::Result<()> {
-        if self.file.is_none() {
+        if self.written.is_none() {
             return Ok(());
         }
-        // Removed while still locked, so nobody ever sees it stale.
         let result = if self.is_current() { std::fs::remove_file(&self.path) } else { Ok(()) };
-        self.file = None;
+        self.written = None;
         result.or_else(|err| if err.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(err) })
     }
 }
@@ -186,24 +290,6 @@ impl Drop for PidFile {
     fn drop(&mut self) {
         let _ = self.release();
     }
-}
-
-fn already_served(other: &ServerInfo) -> Error {
-    let what = if other.pid == 0 {
-        "another Bengal server is starting for this site".to_owned()
-    } else {
-        format!("a Bengal server (pid {}) is already serving this site at {}", other.pid, other.url)
-    };
-    Error::new(what).with_hint("open that URL, stop it with `bengal cleanup`, or start with --replace to take over")
-}
-
-/// Creates `temp` (never through a symlink), locks it, and writes `info`.
-fn write_locked(temp: &Path, info: &ServerInfo) -> Result<File> {
-    let mut file = open_new_nofollow(temp).map_err(|err| Error::io(temp, "create it", err))?;
-    file.try_lock().map_err(|err| Error::new(format!("could not lock {}: {err}", temp.display())))?;
-    let text = serde_json::to_string_pretty(info).unwrap_or_default();
-    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|err| Error::io(temp, "write it", err))?;
-    Ok(file)
 }
 
 fn open_new_nofollow(path: &Path) -> std::io::Result<File> {
@@ -234,19 +320,27 @@ mod tests {
     }
 
     #[test]
-    fn a_held_file_is_live_and_blocks_a_second_server() {
+    fn one_lock_per_site() {
         let dir = tempfile::tempdir().unwrap();
-        let mut held = PidFile::create(dir.path(), &info()).unwrap();
-        assert!(matches!(inspect(dir.path()).unwrap(), Found::Live(found) if found == info()));
-        let err = PidFile::create(dir.path(), &info()).unwrap_err();
-        assert!(err.message.contains("already serving"), "{err}");
-        held.release().unwrap();
-        held.release().unwrap();
+        let held = ServerLock::try_acquire(dir.path()).unwrap().unwrap();
+        assert!(ServerLock::try_acquire(dir.path()).unwrap().is_none());
+        // Held, but this test process is not a Bengal server.
+        assert!(matches!(inspect(dir.path()).unwrap(), Found::Held(_)));
+        drop(held);
+        assert!(ServerLock::try_acquire(dir.path()).unwrap().is_some());
         assert!(matches!(inspect(dir.path()).unwrap(), Found::Nothing));
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
-    fn an_unheld_file_is_stale_and_removed() {
+    fn the_holder_of_the_lock_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = ServerLock::try_acquire(dir.path()).unwrap().unwrap();
+        assert!(matches!(inspect(dir.path()).unwrap(), Found::Held(Some(pid)) if pid == std::process::id()));
+    }
+
+    #[test]
+    fn an_unheld_pid_file_is_stale_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join(".bengal")).unwrap();
         std::fs::write(dir.path().join(PID_FILE), serde_json::to_string(&info()).unwrap()).unwrap();
@@ -256,22 +350,29 @@ mod tests {
     }
 
     #[test]
-    fn update_keeps_it_locked() {
+    fn what_cannot_be_parsed_is_stale() {
         let dir = tempfile::tempdir().unwrap();
-        let mut held = PidFile::create(dir.path(), &info()).unwrap();
-        let mut bound = info();
-        bound.ports = vec![5174];
-        held.update(&bound).unwrap();
-        assert!(matches!(inspect(dir.path()).unwrap(), Found::Live(found) if found.ports == [5174]));
-        held.release().unwrap();
-        assert!(!dir.path().join(PID_FILE).exists());
+        std::fs::create_dir_all(dir.path().join(".bengal")).unwrap();
+        for bytes in [&b"\xff\xfe"[..], b"{\"pid\": 1", b""] {
+            std::fs::write(dir.path().join(PID_FILE), bytes).unwrap();
+            assert!(matches!(inspect(dir.path()).unwrap(), Found::Stale(None)));
+        }
     }
 
     #[test]
-    fn drop_removes_the_file() {
+    fn a_pid_file_is_written_updated_and_removed() {
         let dir = tempfile::tempdir().unwrap();
-        drop(PidFile::create(dir.path(), &info()).unwrap());
+        let lock = ServerLock::try_acquire(dir.path()).unwrap().unwrap();
+        let mut held = PidFile::create(dir.path(), &lock, &info()).unwrap();
+        let mut bound = info();
+        bound.ports = vec![5174];
+        held.update(&bound).unwrap();
+        assert!(matches!(read_info(dir.path()), PidInfo::Read(found) if found.ports == [5174]));
+        held.release().unwrap();
+        held.release().unwrap();
         assert!(!dir.path().join(PID_FILE).exists());
+        drop(PidFile::create(dir.path(), &lock, &info()).unwrap());
+        assert!(!dir.path().join(PID_FILE).exists(), "dropping removes it");
     }
 
     #[cfg(unix)]

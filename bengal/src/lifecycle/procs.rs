@@ -56,18 +56,29 @@ impl Process {
         Process::read(std::process::id())
     }
 
-    /// Whether it is a `bengal serve`: an executable named `bengal` (the
-    /// `(deleted)` mark of a rebuilt binary aside) with `serve` among its arguments.
+    /// Whether it is a `bengal serve`: its executable is named `bengal` (the
+    /// `(deleted)` mark of a rebuilt binary aside) and its subcommand, the
+    /// first argument after the global flags, is `serve`. Neither `argv[0]`
+    /// nor a `serve` elsewhere among the arguments counts: both are anyone's
+    /// to choose.
     pub fn is_bengal_server(&self) -> bool {
-        let named_bengal = |name: &str| name == "bengal" || name.starts_with("bengal ");
-        let exe_is_bengal =
-            self.exe.as_ref().and_then(|exe| exe.file_name()).is_some_and(|name| named_bengal(&name.to_string_lossy()));
-        let arg0_is_bengal = self
-            .args
-            .first()
-            .and_then(|a| std::path::Path::new(a).file_name().map(|n| n.to_string_lossy().into_owned()))
-            .is_some_and(|n| named_bengal(&n));
-        (exe_is_bengal || arg0_is_bengal) && self.args.iter().skip(1).any(|a| a == "serve")
+        let exe_is_bengal = self
+            .exe
+            .as_ref()
+            .and_then(|exe| exe.file_name())
+            .is_some_and(|name| name == "bengal" || name.to_string_lossy().starts_with("bengal ("));
+        exe_is_bengal && subcommand(&self.args) == Some("serve")
+    }
+
+    /// `pid 4242 (flock -x server.lock, uid 65534)`, for messages: enough to
+    /// find it, and whose it is when not ours.
+    pub fn describe(&self) -> String {
+        let mut command = self.args.join(" ");
+        if command.chars().count() > 60 {
+            command = command.chars().take(59).chain(['…']).collect();
+        }
+        let owner = if self.uid == current_uid() { String::new() } else { format!(", uid {}", self.uid) };
+        format!("pid {} ({command}{owner})", self.pid)
     }
 
     /// Seconds since it started.
@@ -118,6 +129,13 @@ pub fn bengal_servers() -> Vec<Process> {
         .collect();
     servers.sort_by_key(|p| p.pid);
     servers
+}
+
+/// The subcommand of a `bengal` command line: the first argument after
+/// `argv[0]` that is not one of the global flags.
+fn subcommand(args: &[String]) -> Option<&str> {
+    const GLOBAL_FLAGS: &[&str] = &["-q", "--quiet", "-v", "--verbose"];
+    args.iter().skip(1).map(String::as_str).find(|arg| !GLOBAL_FLAGS.contains(arg))
 }
 
 /// How a stop ended.
@@ -287,7 +305,11 @@ mod tests {
         };
         assert!(server("/x/bengal", &["bengal", "serve", "--root", "site"]).is_bengal_server());
         assert!(server("/x/bengal (deleted)", &["./bengal", "-v", "serve"]).is_bengal_server());
+        assert!(server("/x/bengal", &["anything", "--quiet", "serve"]).is_bengal_server());
         assert!(!server("/x/bengal", &["bengal", "build"]).is_bengal_server());
+        assert!(!server("/x/bengal", &["bengal", "build", "--root", "serve"]).is_bengal_server());
+        assert!(!server("/bin/dash", &["bengal", "-c", "sleep 9", "x", "serve"]).is_bengal_server());
+        assert!(!server("/x/bengalish", &["bengal", "serve"]).is_bengal_server());
         assert!(!server("/usr/bin/python3", &["python3", "-m", "http.server"]).is_bengal_server());
     }
 

@@ -1,11 +1,20 @@
 //! The resource manager: every resource is registered as it is acquired and
-//! released in reverse order, once, whatever triggered the release.
+//! released once, whatever triggered the release, in three phases:
 //!
-//! Each step is bounded by its own timeout and isolated: a step that fails or
-//! hangs is logged and the others still run. After [`Lifecycle::force`] (a
-//! second Ctrl+C) the graceful steps left are skipped; the steps registered
-//! with [`Lifecycle::register_always`] (the pid file) still run. Drop guards
-//! of the resources themselves back this up for early returns and panics.
+//! 1. **first** ([`Lifecycle::register_first`]): what must end at once, in
+//!    reverse order: listening sockets stop accepting, so the port is free
+//!    within milliseconds of the first reason, whatever is in flight;
+//! 2. **graceful** ([`Lifecycle::register`]): everything else winds down at
+//!    the same time, each bounded by its own timeout (a rebuild in flight, open
+//!    requests, the watcher); outcomes are logged last-acquired-first, so the
+//!    log reads the same every time;
+//! 3. **last** ([`Lifecycle::register_always`]): the pid file, in reverse order.
+//!
+//! Each step is isolated in its own task: a step that fails, panics or hangs
+//! is logged and the others still run. After [`Lifecycle::force`] (a second
+//! Ctrl+C) the graceful steps are cut short; the first and last ones still
+//! run. Drop guards of the resources themselves back this up for early
+//! returns and panics.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,12 +27,19 @@ use tokio_util::sync::CancellationToken;
 /// What releasing one resource does.
 pub type Release = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send>;
 
+/// When a step is released, and whether forcing skips it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    First,
+    Graceful,
+    Last,
+}
+
 struct Step {
     /// Past tense, as logged: `stopped watcher`.
     label: String,
     timeout: Duration,
-    /// Skipped once shutdown is forced.
-    graceful: bool,
+    phase: Phase,
     release: Release,
 }
 
@@ -51,6 +67,9 @@ impl std::fmt::Display for StepOutcome {
     }
 }
 
+/// How long a first or last step may take: they must be quick.
+const QUICK_STEP: Duration = Duration::from_secs(1);
+
 /// Owns the release of everything a server acquired.
 #[derive(Default)]
 pub struct Lifecycle {
@@ -60,31 +79,43 @@ pub struct Lifecycle {
 }
 
 impl Lifecycle {
+    /// Registers a resource released before all others, even when forced (it
+    /// must be quick): a listening socket.
+    pub fn register_first<F, Fut>(&self, label: impl Into<String>, release: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.push(label.into(), QUICK_STEP, Phase::First, Box::new(move || Box::pin(release())));
+    }
+
     /// Registers a resource whose release may wait (a server draining, a
-    /// task ending); it is skipped once shutdown is forced.
+    /// task ending); it winds down alongside the others and is cut short
+    /// once shutdown is forced.
     pub fn register<F, Fut>(&self, label: impl Into<String>, timeout: Duration, release: F)
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.push(label.into(), timeout, true, Box::new(move || Box::pin(release())));
+        self.push(label.into(), timeout, Phase::Graceful, Box::new(move || Box::pin(release())));
     }
 
-    /// Registers a resource released even when forced (it must be quick).
+    /// Registers a resource released after all others, even when forced (it
+    /// must be quick): the pid file.
     pub fn register_always<F>(&self, label: impl Into<String>, release: F)
     where
         F: FnOnce() -> Result<(), String> + Send + 'static,
     {
-        self.push(label.into(), Duration::from_secs(1), false, Box::new(move || Box::pin(async move { release() })));
+        self.push(label.into(), QUICK_STEP, Phase::Last, Box::new(move || Box::pin(async move { release() })));
     }
 
-    fn push(&self, label: String, timeout: Duration, graceful: bool, release: Release) {
+    fn push(&self, label: String, timeout: Duration, phase: Phase, release: Release) {
         if let Ok(mut steps) = self.steps.lock() {
-            steps.push(Step { label, timeout, graceful, release });
+            steps.push(Step { label, timeout, phase, release });
         }
     }
 
-    /// Skips the graceful steps still to come (and cuts the running one short).
+    /// Cuts the graceful steps short.
     pub fn force(&self) {
         self.forced.cancel();
     }
@@ -99,15 +130,29 @@ impl Lifecycle {
         self.forced.is_cancelled()
     }
 
-    /// Releases everything, last acquired first, calling `log` with each
-    /// outcome as it happens. Only the first call does anything.
+    /// Releases everything, phase by phase, calling `log` with each outcome
+    /// (last acquired first within a phase). Only the first call does anything.
     pub async fn release_all(&self, log: &(dyn Fn(&StepOutcome) + Sync)) -> Vec<StepOutcome> {
         if self.released.swap(true, Ordering::SeqCst) {
             return Vec::new();
         }
-        let steps = self.steps.lock().map(|mut steps| std::mem::take(&mut *steps)).unwrap_or_default();
+        let mut steps = self.steps.lock().map(|mut steps| std::mem::take(&mut *steps)).unwrap_or_default();
+        steps.reverse();
         let mut outcomes = Vec::with_capacity(steps.len());
-        for step in steps.into_iter().rev() {
+        let (first, rest): (Vec<Step>, Vec<Step>) = steps.into_iter().partition(|s| s.phase == Phase::First);
+        let (graceful, last): (Vec<Step>, Vec<Step>) = rest.into_iter().partition(|s| s.phase == Phase::Graceful);
+        for step in first {
+            let outcome = self.run(step).await;
+            log(&outcome);
+            outcomes.push(outcome);
+        }
+        // Started together; awaited in order, so the log keeps its order while
+        // the slowest step alone sets the time.
+        for outcome in futures_util::future::join_all(graceful.into_iter().map(|step| self.run(step))).await {
+            log(&outcome);
+            outcomes.push(outcome);
+        }
+        for step in last {
             let outcome = self.run(step).await;
             log(&outcome);
             outcomes.push(outcome);
@@ -116,7 +161,8 @@ impl Lifecycle {
     }
 
     async fn run(&self, step: Step) -> StepOutcome {
-        let Step { label, timeout, graceful, release } = step;
+        let Step { label, timeout, phase, release } = step;
+        let graceful = phase == Phase::Graceful;
         if graceful && self.is_forced() {
             return StepOutcome::Skipped(label);
         }
@@ -196,18 +242,55 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn forcing_skips_graceful_steps_but_not_the_pid_file() {
+    async fn forcing_skips_graceful_steps_but_not_the_first_and_last() {
         let lifecycle = Arc::new(Lifecycle::default());
         lifecycle.register_always("removed pid file", || Ok(()));
-        lifecycle.register("later", Duration::from_secs(60), || async { Ok(()) });
+        lifecycle.register("later", Duration::from_secs(60), std::future::pending);
         let forcer = lifecycle.clone();
         lifecycle.register("drains", Duration::from_secs(60), move || async move {
             forcer.force();
             std::future::pending().await
         });
+        lifecycle.register_first("stopped accepting", || async { Ok(()) });
         let started = std::time::Instant::now();
         let outcomes = lines(&lifecycle.release_all(&|_| {}).await);
-        assert_eq!(outcomes, ["- drains: skipped (forced)", "- later: skipped (forced)", "✓ removed pid file"]);
+        assert_eq!(
+            outcomes,
+            ["✓ stopped accepting", "- drains: skipped (forced)", "- later: skipped (forced)", "✓ removed pid file"]
+        );
         assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn first_steps_go_first_and_graceful_steps_wind_down_together() {
+        let (order, mark) = recorder();
+        let lifecycle = Lifecycle::default();
+        let released = Arc::new(tokio::sync::Notify::new());
+        let notify = released.clone();
+        let mark_pid = mark("pid file");
+        lifecycle.register_always("pid file", move || {
+            mark_pid();
+            Ok(())
+        });
+        let mark_accept = mark("listener");
+        lifecycle.register_first("stopped accepting", move || async move {
+            mark_accept();
+            Ok(())
+        });
+        lifecycle.register("releases the other", Duration::from_secs(5), move || async move {
+            notify.notify_one();
+            Ok(())
+        });
+        // Released first (last registered), it waits for the step registered
+        // before it: run one after the other, it would time out.
+        let mark_worker = mark("worker");
+        lifecycle.register("waits for the other", Duration::from_secs(5), move || async move {
+            released.notified().await;
+            mark_worker();
+            Ok(())
+        });
+        let outcomes = lines(&lifecycle.release_all(&|_| {}).await);
+        assert_eq!(outcomes, ["✓ stopped accepting", "✓ waits for the other", "✓ releases the other", "✓ pid file"]);
+        assert_eq!(*order.lock().unwrap(), ["listener", "worker", "pid file"]);
     }
 }

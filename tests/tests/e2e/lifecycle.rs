@@ -19,10 +19,16 @@ fn assert_cleaned_up(site: &std::path::Path, server: &mut Server, first_lines: &
         server.rest_of_transcript().into_iter().filter(|l| !l.starts_with(crate::server::STDERR)).collect();
     let from = log.iter().position(|l| l == first_lines[0]).unwrap_or_else(|| panic!("no {first_lines:?} in {log:#?}"));
     assert_eq!(log[from..from + first_lines.len()], *first_lines, "the log starts with the reason");
-    let mut expected = vec!["✓ stopped watcher".to_owned(), "✓ stopped rebuild worker".to_owned()];
-    expected.push("✓ closed live-reload streams".to_owned());
     // localhost is ::1 too where the machine has IPv6.
-    if std::net::TcpListener::bind(("::1", 0)).is_ok() {
+    let ipv6 = std::net::TcpListener::bind(("::1", 0)).is_ok();
+    let mut expected = Vec::new();
+    if ipv6 {
+        expected.push(format!("✓ stopped accepting on [::1]:{port}"));
+    }
+    expected.push(format!("✓ stopped accepting on 127.0.0.1:{port}"));
+    expected.extend(["✓ stopped watcher".to_owned(), "✓ stopped rebuild worker".to_owned()]);
+    expected.push("✓ closed live-reload streams".to_owned());
+    if ipv6 {
         expected.push(format!("✓ closed [::1]:{port}"));
     }
     expected.extend([
@@ -111,6 +117,8 @@ fn startup_failures_release_what_was_acquired_and_exit_1() {
         (
             "after_watcher",
             vec![
+                "✓ stopped accepting on [::1]:PORT",
+                "✓ stopped accepting on 127.0.0.1:PORT",
                 "✓ closed live-reload streams",
                 "✓ closed [::1]:PORT",
                 "✓ closed 127.0.0.1:PORT",

@@ -8,6 +8,7 @@
 //! - `serve`: the dev server: pages, live reload, overlay, safety, ports.
 //! - `lifecycle`: every way a server ends, stale and live servers.
 //! - `cleanup`: `bengal cleanup` on stale files, live and foreign processes.
+//! - `faults`: hostile input and faults: symlinks, pid files, locks, slugs, methods.
 
 mod server;
 mod util;
@@ -16,6 +17,7 @@ mod broken;
 mod build;
 mod cleanup;
 mod cli;
+mod faults;
 mod lifecycle;
 mod new_site;
 mod serve;

@@ -1,0 +1,151 @@
+//! The names of a site's layout, and the two rules that keep a site from
+//! reaching outside itself:
+//!
+//! - Bengal's own directories (`.bengal/`, `.bengal/serve/`) are real
+//!   directories inside the site, never symlinks: a repository can ship a
+//!   symlink, and writing through one would overwrite whatever it points to.
+//! - A source file (content, template, static) that resolves outside the site
+//!   is refused by name, so that a symlink to `/etc/passwd` is never published.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Bengal's own directory inside a site: the serve build, the lock, the pid file.
+pub const BENGAL_DIR: &str = ".bengal";
+
+/// Where the dev server writes its build. It is not `public/`, whose links
+/// must keep the real `base_url`.
+pub const SERVE_DIR: &str = ".bengal/serve";
+
+/// Creates (or checks) `root/relative`, a directory of Bengal's own, one
+/// component at a time without following a symlink at any of them.
+pub fn private_dir(root: &Path, relative: &str) -> Result<PathBuf> {
+    let mut dir = root.to_path_buf();
+    let mut shown = PathBuf::new();
+    for part in relative.split('/') {
+        dir.push(part);
+        shown.push(part);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(Error::io(&shown, "create the directory", err)),
+        }
+        let meta = std::fs::symlink_metadata(&dir).map_err(|err| Error::io(&shown, "inspect it", err))?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::in_file(
+                &shown,
+                "is a symlink; Bengal keeps its own files there and never writes through a link",
+            )
+            .with_hint(format!("remove {} (Bengal recreates it as a directory)", shown.display())));
+        }
+        if !meta.is_dir() {
+            return Err(Error::in_file(&shown, "is not a directory, but Bengal keeps its own files there")
+                .with_hint(format!("remove or rename {}", shown.display())));
+        }
+    }
+    Ok(dir)
+}
+
+/// A source file as it is to be read: a symlink is followed only when its
+/// target lies inside the site (`root` must be canonical). `shown` names the
+/// file in errors. Anything but a regular file or directory is refused, since
+/// reading a FIFO or a device would hang or never end.
+pub fn check_source(root: &Path, path: &Path, shown: &Path) -> Result<()> {
+    let target = std::fs::canonicalize(path).map_err(|err| Error::io(shown, "resolve it", err))?;
+    if !target.starts_with(root) {
+        return Err(Error::in_file(shown, format!("resolves outside the site (to {})", target.display()))
+            .with_hint("copy the file into the site instead of linking to it"));
+    }
+    let meta = std::fs::metadata(&target).map_err(|err| Error::io(shown, "inspect it", err))?;
+    if meta.is_file() || meta.is_dir() {
+        return Ok(());
+    }
+    Err(Error::in_file(shown, "is neither a regular file nor a directory").with_hint("remove it from the site"))
+}
+
+/// Reads a file Bengal wrote for itself (a record, a pid file) without
+/// trusting it: never through a symlink, never blocking on a FIFO, only a
+/// regular file, at most `limit` bytes. `Ok(None)` when there is no file;
+/// anything else that is not a plain readable file is an error.
+pub fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {limit} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Walks `dir` following symlinks (walkdir reports a loop as an error), with
+/// each entry checked by [`check_entry`].
+pub fn walk(dir: &Path) -> walkdir::IntoIter {
+    walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name().into_iter()
+}
+
+/// Checks one entry of [`walk`]: a symlink must resolve inside the site
+/// (`site` is its canonical root), and only files and directories are read.
+/// `root` is the site root as given, for the name in errors.
+pub fn check_entry(site: &Path, root: &Path, entry: &walkdir::DirEntry) -> Result<()> {
+    let shown = entry.path().strip_prefix(root).unwrap_or(entry.path());
+    if entry.path_is_symlink() {
+        return check_source(site, entry.path(), shown);
+    }
+    if entry.file_type().is_file() || entry.file_type().is_dir() {
+        return Ok(());
+    }
+    Err(Error::in_file(shown, "is neither a regular file nor a directory").with_hint("remove it from the site"))
+}
+
+/// A walkdir error (unreadable directory, symlink loop) naming the path.
+pub fn walk_error(root: &Path, fallback: &Path, err: walkdir::Error) -> Error {
+    let path = err.path().unwrap_or(fallback);
+    Error::in_file(path.strip_prefix(root).unwrap_or(path), format!("could not read: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_dirs_are_created_and_links_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let serve = private_dir(dir.path(), SERVE_DIR).unwrap();
+        assert!(serve.is_dir());
+        assert_eq!(private_dir(dir.path(), SERVE_DIR).unwrap(), serve);
+
+        let linked = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(dir.path(), linked.path().join(BENGAL_DIR)).unwrap();
+        let err = private_dir(linked.path(), SERVE_DIR).unwrap_err();
+        assert_eq!(err.file.as_deref(), Some(Path::new(BENGAL_DIR)));
+    }
+
+    #[test]
+    fn sources_outside_the_root_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::write(root.join("inside.txt"), "x").unwrap();
+        std::os::unix::fs::symlink(root.join("inside.txt"), root.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", root.join("out.txt")).unwrap();
+        assert!(check_source(&root, &root.join("link.txt"), Path::new("link.txt")).is_ok());
+        let err = check_source(&root, &root.join("out.txt"), Path::new("out.txt")).unwrap_err();
+        assert!(err.message.contains("outside the site"), "{err}");
+    }
+}
