@@ -153,7 +153,8 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
         return html_response(StatusCode::INTERNAL_SERVER_ERROR, page.into_bytes());
     }
     let raw_path = request.uri().path().to_owned();
-    let Some(relative) = safe_relative_path(&raw_path) else {
+    // Bengal's record of what it wrote is not part of the site.
+    let Some(relative) = safe_relative_path(&raw_path).filter(|p| p != Path::new(crate::output::RECORD_FILE)) else {
         return not_found(&state).await;
     };
     let mut file = state.0.output.join(&relative);

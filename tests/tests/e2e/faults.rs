@@ -356,6 +356,7 @@ fn pages_answer_get_and_head_only() {
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with("\r\n\r\n"), "HEAD has no body: {response}");
+    assert_eq!(server.get("/.bengal-written").status, 404, "Bengal's record is not part of the site");
     server.stop();
 }
 
