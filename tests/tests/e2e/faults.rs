@@ -33,6 +33,25 @@ fn snapshot_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// `bengal build` of `site` into `out`, bounded by the deadline.
+fn build_into(site: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    bengal().args(["build", "--root"]).arg(site).arg("--output").arg(out).timeout(DEADLINE).assert()
+}
+
+/// A directory outside the site holding one file of the user's.
+fn elsewhere_with_a_file() -> tempfile::TempDir {
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("keep.txt"), "mine").unwrap();
+    elsewhere
+}
+
+/// `elsewhere` holds the user's file, as it was, and nothing else.
+fn assert_untouched(elsewhere: &Path) {
+    let names: Vec<_> = std::fs::read_dir(elsewhere).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["keep.txt"]);
+    assert_eq!(std::fs::read_to_string(elsewhere.join("keep.txt")).unwrap(), "mine");
+}
+
 /// `bengal serve` that must refuse to start: exit 1 within the deadline.
 fn serve_refused(site: &Path) -> assert_cmd::assert::Assert {
     bengal().args(["serve", "--port", &free_port(), "--root"]).arg(site).timeout(DEADLINE).assert().code(1)
@@ -52,12 +71,10 @@ fn a_symlinked_serve_directory_is_refused_and_the_sources_are_untouched() {
 #[test]
 fn a_symlinked_bengal_directory_is_refused_and_nothing_is_written_there() {
     let site = copy_fixture("quickstart");
-    let elsewhere = tempfile::tempdir().unwrap();
-    std::fs::write(elsewhere.path().join("keep.txt"), "mine").unwrap();
+    let elsewhere = elsewhere_with_a_file();
     symlink(elsewhere.path(), site.path().join(".bengal")).unwrap();
     serve_refused(site.path()).stderr(predicate::str::contains(".bengal").and(predicate::str::contains("symlink")));
-    let names: Vec<_> = std::fs::read_dir(elsewhere.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names, ["keep.txt"]);
+    assert_untouched(elsewhere.path());
 }
 
 #[test]
@@ -67,11 +84,10 @@ fn an_explicit_output_keeps_files_bengal_did_not_write() {
     std::fs::write(out.path().join("keep.txt"), "mine").unwrap();
     std::fs::create_dir(out.path().join("notes")).unwrap();
     std::fs::write(out.path().join("notes/todo.md"), "mine too").unwrap();
-    let build = || bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert();
-    build().success();
+    build_into(site.path(), out.path()).success();
     assert!(out.path().join("blog/why-static/index.html").is_file());
     std::fs::remove_file(site.path().join("content/blog/why-static.md")).unwrap();
-    build().success();
+    build_into(site.path(), out.path()).success();
     assert!(!out.path().join("blog/why-static").exists(), "a file Bengal wrote and no longer produces stays");
     assert_eq!(std::fs::read_to_string(out.path().join("keep.txt")).unwrap(), "mine");
     assert_eq!(std::fs::read_to_string(out.path().join("notes/todo.md")).unwrap(), "mine too");
@@ -80,8 +96,7 @@ fn an_explicit_output_keeps_files_bengal_did_not_write() {
 #[test]
 fn a_symlinked_output_dir_in_the_config_is_refused() {
     let site = copy_fixture("quickstart");
-    let elsewhere = tempfile::tempdir().unwrap();
-    std::fs::write(elsewhere.path().join("keep.txt"), "mine").unwrap();
+    let elsewhere = elsewhere_with_a_file();
     symlink(elsewhere.path(), site.path().join("public")).unwrap();
     bengal()
         .args(["build", "--root"])
@@ -89,8 +104,7 @@ fn a_symlinked_output_dir_in_the_config_is_refused() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("public").and(predicate::str::contains("symlink")));
-    let names: Vec<_> = std::fs::read_dir(elsewhere.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names, ["keep.txt"]);
+    assert_untouched(elsewhere.path());
 }
 
 #[test]
@@ -99,12 +113,7 @@ fn a_symlink_inside_the_output_is_never_written_through() {
     let out = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     symlink(elsewhere.path(), out.path().join("blog")).unwrap();
-    bengal()
-        .args(["build", "--root"])
-        .arg(site.path())
-        .arg("--output")
-        .arg(out.path())
-        .assert()
+    build_into(site.path(), out.path())
         .code(1)
         .stderr(predicate::str::contains("blog").and(predicate::str::contains("symlink")));
     assert!(std::fs::read_dir(elsewhere.path()).unwrap().next().is_none(), "wrote through the link");
@@ -123,12 +132,7 @@ fn files_that_resolve_outside_the_site_are_refused_by_name() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         symlink("/etc/passwd", &path).unwrap();
         let out = tempfile::tempdir().unwrap();
-        bengal()
-            .args(["build", "--root"])
-            .arg(site.path())
-            .arg("--output")
-            .arg(out.path())
-            .assert()
+        build_into(site.path(), out.path())
             .code(1)
             .stderr(predicate::str::contains(hint).and(predicate::str::contains("outside the site")));
         assert!(!out.path().join("passwd.txt").exists() && !out.path().join("passwd").exists());
@@ -140,7 +144,7 @@ fn a_symlink_to_a_file_inside_the_site_is_followed() {
     let site = copy_fixture("quickstart");
     symlink("images/logo.svg", site.path().join("static/logo-link.svg")).unwrap();
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().success();
+    build_into(site.path(), out.path()).success();
     assert!(std::fs::read_to_string(out.path().join("logo-link.svg")).unwrap().contains("<svg"));
 }
 
@@ -187,17 +191,9 @@ fn deeply_nested_or_huge_front_matter_is_an_error_naming_the_file() {
         let site = copy_fixture("quickstart");
         std::fs::write(site.path().join("content/blog").join(name), text).unwrap();
         let out = tempfile::tempdir().unwrap();
-        bengal()
-            .args(["build", "--root"])
-            .arg(site.path())
-            .arg("--output")
-            .arg(out.path())
-            .timeout(DEADLINE)
-            .assert()
-            .code(1)
-            .stderr(
-                predicate::str::contains(format!("content/blog/{name}")).and(predicate::str::contains("front matter")),
-            );
+        build_into(site.path(), out.path()).code(1).stderr(
+            predicate::str::contains(format!("content/blog/{name}")).and(predicate::str::contains("front matter")),
+        );
     }
 }
 
@@ -206,7 +202,7 @@ fn front_matter_nested_a_little_still_builds() {
     let site = copy_fixture("quickstart");
     std::fs::write(site.path().join("content/blog/nested.md"), nested_yaml(8)).unwrap();
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().success();
+    build_into(site.path(), out.path()).success();
 }
 
 /// Writes `.bengal/server.pid` as `write` says and starts a server, which
@@ -324,14 +320,7 @@ fn a_page_whose_slug_comes_out_empty_is_an_error() {
         let site = copy_fixture("quickstart");
         std::fs::write(site.path().join("content/blog").join(&name), "+++\ntitle = \"Lost\"\n+++\nbody\n").unwrap();
         let out = tempfile::tempdir().unwrap();
-        bengal()
-            .args(["build", "--root"])
-            .arg(site.path())
-            .arg("--output")
-            .arg(out.path())
-            .assert()
-            .code(1)
-            .stderr(predicate::str::contains(expected));
+        build_into(site.path(), out.path()).code(1).stderr(predicate::str::contains(expected));
     }
 }
 
