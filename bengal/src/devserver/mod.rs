@@ -4,7 +4,7 @@
 //! Every task here (one HTTP server per listener, the live-reload streams,
 //! the watcher, a rebuild in flight) is registered with the lifecycle as it
 //! starts, with the token or handle that ends it; releasing them is the
-//! lifecycle's job, in reverse order.
+//! lifecycle's job: the listening sockets first, then the rest together.
 
 mod connections;
 pub mod http;
