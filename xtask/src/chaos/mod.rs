@@ -21,6 +21,11 @@ use schema::{Launch, Scenario, Step};
 /// How long any wait of a scenario may take.
 const WAIT: Duration = Duration::from_secs(20);
 
+/// How long each request of a `flood` may take to be answered in full: far
+/// more than a dev server needs, far less than [`WAIT`], so that a server
+/// stuck in a write is told apart from a slow one request by request.
+const FLOOD_RESPONSE: Duration = Duration::from_secs(5);
+
 /// Settings from the command line.
 #[derive(Debug, Default)]
 pub struct ChaosArgs {
@@ -154,6 +159,9 @@ struct Runner<'a> {
     foreign: bool,
     server: Option<Launched>,
     previous: Vec<Launched>,
+    /// Both servers of a race launch, until `wait_ready` has told the winner
+    /// (then `server`) from the loser (then in `previous`).
+    racers: Vec<Launched>,
     started: Instant,
     fault: Option<(Instant, usize)>,
     ready_ms: Option<u128>,
@@ -202,6 +210,7 @@ fn run_scenario(root: &Path, scenario: &Scenario, server: Option<&str>, index: u
         foreign: server.is_some(),
         server: None,
         previous: Vec::new(),
+        racers: Vec::new(),
         started: Instant::now(),
         fault: None,
         ready_ms: None,
@@ -237,7 +246,7 @@ fn run_scenario(root: &Path, scenario: &Scenario, server: Option<&str>, index: u
         failures.extend(left.iter().map(|l| format!("left running: {l}")));
         oracles::kill_all(&left);
     }
-    outcome.transcript = runner.server.as_ref().map(|s| s.output.text()).unwrap_or_default();
+    outcome.transcript = runner.transcript();
     outcome.ready_ms = runner.ready_ms;
     outcome.result = if failures.is_empty() { "pass".into() } else { "FAIL".into() };
     outcome.failures = failures;
@@ -247,6 +256,15 @@ fn run_scenario(root: &Path, scenario: &Scenario, server: Option<&str>, index: u
 impl Runner<'_> {
     fn start(&mut self) -> Result<(), String> {
         let env: Vec<(String, String)> = self.scenario.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if self.scenario.launch == Launch::Race {
+            let racers = process::launch_race(&self.argv, &self.site, &env, &self.token, WAIT)?;
+            // From the release on: the shells waiting for it are not the servers' start.
+            self.started = Instant::now();
+            self.pgids.extend(racers.iter().map(|racer| racer.pgid.as_raw() as u32));
+            self.previous.extend(self.server.take());
+            self.racers = racers.into();
+            return Ok(());
+        }
         self.started = Instant::now();
         let launched = process::launch(&self.argv, &self.site, &env, &self.token, self.scenario.launch)?;
         self.pgids.push(launched.pgid.as_raw() as u32);
@@ -373,6 +391,14 @@ impl Runner<'_> {
                 }
                 Ok(())
             }
+            Step::Flood { requests, path_bytes } => {
+                let path = format!("/{}", "a".repeat(path_bytes.saturating_sub(1)));
+                for number in 1..=*requests {
+                    fetch_within(self.port, &path, FLOOD_RESPONSE)
+                        .map_err(|err| format!("request {number} of {requests} (a {}-byte path): {err}", path.len()))?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -383,9 +409,14 @@ impl Runner<'_> {
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
-        let foreign = self.foreign;
+        if !self.racers.is_empty() {
+            self.settle_race()?;
+        }
+        // Nothing printed can be seen from a foreign server (its banner is its
+        // own) nor through a pipe that is never read: the port alone tells.
+        let banner = !self.foreign && self.scenario.launch != Launch::UnreadPipe;
         let server = self.server()?;
-        if !foreign {
+        if banner {
             server.output.wait_for("Local:", WAIT)?;
             // The port may differ from the one asked for (a fallback).
             let text = server.output.text();
@@ -409,6 +440,75 @@ impl Runner<'_> {
             self.server()?.find_server_under_shell(WAIT)?;
         }
         Ok(())
+    }
+
+    /// Waits until exactly one racer serves and the other has exited 1
+    /// saying the site is served; the winner becomes the server under test,
+    /// the loser (reaped) stays for the oracles. Both serving, or neither
+    /// giving up within [`WAIT`], is the failure a race launch looks for.
+    fn settle_race(&mut self) -> Result<(), String> {
+        let pids: Vec<String> = self.racers.iter().map(|r| r.pid.map(|p| p.to_string()).unwrap_or_default()).collect();
+        let end = Instant::now() + WAIT;
+        let (loser, status) = loop {
+            let mut served = Vec::new();
+            let mut exited = Vec::new();
+            for (index, racer) in self.racers.iter_mut().enumerate() {
+                if racer.output.text().contains("Local:") {
+                    served.push(index);
+                }
+                if let Some(status) = racer.try_exit()? {
+                    exited.push((index, status));
+                }
+            }
+            match (served.as_slice(), exited.as_slice()) {
+                ([_, _], _) => {
+                    return Err(format!(
+                        "both servers serve the site: pids {} each printed \"Local:\"",
+                        pids.join(" and ")
+                    ));
+                }
+                ([winner], [(loser, status)]) if winner != loser => break (*loser, *status),
+                (_, [_, _]) => return Err(format!("neither server serves: pids {} both exited", pids.join(" and "))),
+                _ if Instant::now() >= end => {
+                    let state = |index: usize| match (served.contains(&index), exited.iter().find(|(i, _)| *i == index))
+                    {
+                        (_, Some((_, status))) => format!("pid {} exited ({})", pids[index], describe(*status)),
+                        (true, None) => format!("pid {} serves", pids[index]),
+                        (false, None) => format!("pid {} neither serves nor gave up", pids[index]),
+                    };
+                    return Err(format!(
+                        "not one server serving and the other gone within {} s: {}, {}",
+                        WAIT.as_secs(),
+                        state(0),
+                        state(1)
+                    ));
+                }
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        let loser_said = |err: String| format!("the losing server {}: {err}", pids[loser]);
+        // It has exited, but its last words may still be in the pipe.
+        self.racers[loser].output.wait_closed(WAIT).map_err(loser_said)?;
+        check_exit("code:1", status).map_err(loser_said)?;
+        if !self.racers[loser].output.text().contains("this site") {
+            return Err(loser_said("it exited without saying that this site is served".into()));
+        }
+        let mut racers = std::mem::take(&mut self.racers);
+        self.previous.push(racers.remove(loser));
+        // The one left is the winner (`start` moved any earlier server aside).
+        self.server = racers.pop();
+        Ok(())
+    }
+
+    /// What the server under test printed, and each racer's output while a
+    /// race is unsettled (that is where it failed).
+    fn transcript(&self) -> String {
+        let mut text = self.server.as_ref().map(|s| s.output.text()).unwrap_or_default();
+        for racer in &self.racers {
+            let pid = racer.pid.map(|p| p.to_string()).unwrap_or_default();
+            text.push_str(&format!("--- racer {pid}:\n{}\n", racer.output.text().trim_end()));
+        }
+        text
     }
 
     fn check(&mut self, outcome: &mut Outcome, failures: &mut Vec<String>) {
@@ -526,6 +626,50 @@ fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("no status line")?;
     Ok((status, text))
+}
+
+/// One GET on a connection of its own (`Connection: close`), which must be
+/// answered in full, with any status, within `limit`: headers, then the
+/// body up to its `Content-Length` or to the end of the connection.
+fn fetch_within(port: u16, path: &str, limit: Duration) -> Result<u16, String> {
+    let end = Instant::now() + limit;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&address, limit).map_err(|e| format!("connect: {e}"))?;
+    stream.set_write_timeout(Some(limit)).map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("sending the request: {e}"))?;
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("no complete response within {} s ({} bytes so far)", limit.as_secs(), raw.len()));
+        }
+        stream.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => raw.extend_from_slice(&buffer[..read]),
+            Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Err(format!("no complete response within {} s ({} bytes so far)", limit.as_secs(), raw.len()));
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(format!("reading the response: {err} ({} bytes so far)", raw.len())),
+        }
+    }
+    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Err(format!("the connection closed before the headers ended ({} bytes)", raw.len()));
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]);
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("no status line")?;
+    let declared = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim().eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<usize>().ok())?
+    });
+    let body = raw.len() - (head_end + 4);
+    match declared {
+        Some(length) if body < length => Err(format!("status {status}, but {body} of {length} body bytes")),
+        _ => Ok(status),
+    }
 }
 
 fn free_port() -> u16 {

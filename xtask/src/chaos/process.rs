@@ -1,13 +1,14 @@
 //! Starting and driving the server under test: on a pseudo-terminal (as a
-//! session leader), under a parent shell, or with its output on a pipe. Each
-//! launch gets its own process group and a token in its environment, which
-//! the oracles use to find anything it leaves behind.
+//! session leader), under a parent shell, with its output on a pipe (read,
+//! or never read), or as one of two servers released at the same instant.
+//! Each launch gets its own process group and a token in its environment,
+//! which the oracles use to find anything it leaves behind.
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,18 +23,53 @@ pub const TOKEN_VAR: &str = "BENGAL_CHAOS_TOKEN";
 
 /// Everything the server printed, as it arrives.
 #[derive(Clone, Default)]
-pub struct Output(Arc<Mutex<String>>);
+pub struct Output {
+    text: Arc<Mutex<String>>,
+    /// Streams whose reader has not reached their end yet: after a process
+    /// exits, what it printed last may still be in a pipe.
+    open_streams: Arc<AtomicUsize>,
+}
+
+/// One stream feeding an [`Output`], counted as open until dropped by its
+/// reader thread.
+struct OpenStream(Arc<AtomicUsize>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 impl Output {
     fn push(&self, text: &str) {
-        if let Ok(mut all) = self.0.lock() {
+        if let Ok(mut all) = self.text.lock() {
             all.push_str(&text.replace("\r\n", "\n"));
         }
     }
 
+    /// Counts a stream in before its reader starts, so that
+    /// [`Output::wait_closed`] cannot see "all closed" before it began.
+    fn open_stream(&self) -> OpenStream {
+        self.open_streams.fetch_add(1, Ordering::SeqCst);
+        OpenStream(self.open_streams.clone())
+    }
+
     /// The whole output so far.
     pub fn text(&self) -> String {
-        self.0.lock().map(|all| all.clone()).unwrap_or_default()
+        self.text.lock().map(|all| all.clone()).unwrap_or_default()
+    }
+
+    /// Waits until every stream has been read to its end (everything the
+    /// process printed is in [`Output::text`]), for at most `timeout`.
+    pub fn wait_closed(&self, timeout: Duration) -> Result<(), String> {
+        let end = Instant::now() + timeout;
+        while self.open_streams.load(Ordering::SeqCst) > 0 {
+            if Instant::now() >= end {
+                return Err(format!("its output did not reach its end within {} ms", timeout.as_millis()));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(())
     }
 
     /// Waits until the output contains `needle`, for at most `timeout`.
@@ -66,6 +102,10 @@ pub struct Launched {
     pub close_pipe: Arc<AtomicBool>,
     /// Whether the server was reaped already.
     pub reaped: Option<WaitStatus>,
+    /// The read ends of an `unread_pipe` launch: held open, never read, so
+    /// that a full pipe blocks the server's writes instead of failing them
+    /// with EPIPE. Closed when this is dropped, after the oracles ran.
+    _unread_pipes: Vec<OwnedFd>,
 }
 
 /// The master side of a pseudo-terminal: the harness's writing end, and word
@@ -95,7 +135,9 @@ fn read_master(master: OwnedFd, sink: &Output, closing: &AtomicBool) {
     }
 }
 
-/// Starts `argv` as `launch` says, marked with `token`.
+/// Starts `argv` as `launch` says, marked with `token`. For `race` this
+/// starts one of the two servers (output on pipes it reads, as `pipe`);
+/// [`launch_race`] starts both.
 pub fn launch(
     argv: &[String],
     cwd: &std::path::Path,
@@ -118,7 +160,7 @@ pub fn launch(
         }
     };
     command.current_dir(cwd).env(TOKEN_VAR, token).env("NO_COLOR", "1").envs(env.iter().map(|(k, v)| (k, v)));
-    let (child, master) = match launch {
+    let (child, master, unread_pipes) = match launch {
         Launch::Pty => {
             let pty = nix::pty::openpty(None, None).map_err(|err| format!("openpty: {err}"))?;
             // openpty's descriptors are inherited across exec unless marked:
@@ -148,20 +190,25 @@ pub fn launch(
             let sink = output.clone();
             let closing = close_pipe.clone();
             let (closed_sender, closed) = std::sync::mpsc::channel();
+            let open = output.open_stream();
             std::thread::spawn(move || {
                 read_master(reader, &sink, &closing);
+                drop(open);
                 let _ = closed_sender.send(());
             });
-            (child, Some(Master { fd: pty.master, reader_closed: closed }))
+            (child, Some(Master { fd: pty.master, reader_closed: closed }), Vec::new())
         }
-        Launch::Pipe | Launch::Orphanable => {
+        Launch::UnreadPipe => {
             command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-            // SAFETY: setpgid is async-signal-safe.
-            unsafe {
-                command.pre_exec(|| {
-                    nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(std::io::Error::from)
-                });
-            }
+            own_process_group(&mut command);
+            let mut child = command.spawn().map_err(|err| format!("could not start {:?}: {err}", argv[0]))?;
+            let stdout = child.stdout.take().map(OwnedFd::from);
+            let stderr = child.stderr.take().map(OwnedFd::from);
+            (child, None, stdout.into_iter().chain(stderr).collect())
+        }
+        Launch::Pipe | Launch::Orphanable | Launch::Race => {
+            command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+            own_process_group(&mut command);
             let mut child = command.spawn().map_err(|err| format!("could not start {:?}: {err}", argv[0]))?;
             for (stream, closable) in [
                 (child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), true),
@@ -170,7 +217,9 @@ pub fn launch(
                 let Some(mut stream) = stream else { continue };
                 let sink = output.clone();
                 let close = close_pipe.clone();
+                let open = output.open_stream();
                 std::thread::spawn(move || {
+                    let _open = open;
                     let mut buffer = [0u8; 4096];
                     while let Ok(read) = stream.read(&mut buffer) {
                         if read == 0 {
@@ -184,12 +233,67 @@ pub fn launch(
                     }
                 });
             }
-            (child, None)
+            (child, None, Vec::new())
         }
     };
     let pid = Pid::from_raw(child.id() as i32);
     let server = if launch == Launch::Orphanable { None } else { Some(pid) };
-    Ok(Launched { child, pid: server, pgid: pid, output, master, close_pipe, reaped: None })
+    Ok(Launched {
+        child,
+        pid: server,
+        pgid: pid,
+        output,
+        master,
+        close_pipe,
+        reaped: None,
+        _unread_pipes: unread_pipes,
+    })
+}
+
+/// Makes the child the leader of a process group of its own, which the
+/// oracles search and which no signal to the harness's group reaches.
+fn own_process_group(command: &mut Command) {
+    // SAFETY: setpgid is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(std::io::Error::from));
+    }
+}
+
+/// Starts `argv` twice (launch = "race") so that both exec at the same
+/// instant, and returns once they are released.
+///
+/// Each copy is a shell that reads a fifo, then execs `argv`. The harness
+/// holds the fifo open for reading and writing, so the shells' opens return
+/// at once and their reads wait; once both shells have the fifo open, the
+/// harness closes it and both reads see end of file together. (Releasing
+/// blocked opens instead would lose a shell that had not reached its open
+/// yet: it would then wait forever for a writer.)
+pub fn launch_race(
+    argv: &[String],
+    cwd: &std::path::Path,
+    env: &[(String, String)],
+    token: &str,
+    timeout: Duration,
+) -> Result<[Launched; 2], String> {
+    let dir = tempfile::tempdir().map_err(|err| format!("no temporary directory for the fifo: {err}"))?;
+    let fifo = dir.path().join("release");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR)
+        .map_err(|err| format!("mkfifo {}: {err}", fifo.display()))?;
+    // Close-on-exec (as std opens every file), so no racer inherits a writer.
+    let gate = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .map_err(|err| format!("opening the fifo {}: {err}", fifo.display()))?;
+    let mut gated: Vec<String> = ["sh", "-c", r#"read _ < "$1"; shift; exec "$@""#, "sh"].map(String::from).into();
+    gated.push(fifo.display().to_string());
+    gated.extend(argv.iter().cloned());
+    let mut racers = [launch(&gated, cwd, env, token, Launch::Race)?, launch(&gated, cwd, env, token, Launch::Race)?];
+    for racer in &mut racers {
+        racer.wait_until_open(&fifo, timeout)?;
+    }
+    drop(gate);
+    Ok(racers)
 }
 
 impl Launched {
@@ -242,22 +346,55 @@ impl Launched {
 
     /// Waits for the server to exit, for at most `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<WaitStatus> {
-        if let Some(status) = self.reaped {
-            return Some(status);
-        }
-        let pid = self.pid?;
         let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(2)),
-                Ok(status) => {
-                    self.reaped = Some(status);
-                    return Some(status);
-                }
-                Err(_) => return None,
+        loop {
+            match self.try_exit() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(2)),
+                Ok(None) | Err(_) => return None,
             }
         }
-        None
+    }
+
+    /// The server's exit if it has exited (reaping it), without waiting;
+    /// `Err` when it cannot be waited for (pid unknown, or not our child).
+    pub fn try_exit(&mut self) -> Result<Option<WaitStatus>, String> {
+        if let Some(status) = self.reaped {
+            return Ok(Some(status));
+        }
+        let pid = self.pid.ok_or("the server's pid is not known")?;
+        match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => Ok(None),
+            Ok(status) => {
+                self.reaped = Some(status);
+                Ok(Some(status))
+            }
+            Err(err) => Err(format!("waiting for {pid}: {err}")),
+        }
+    }
+
+    /// Waits until the process has `path` open (any descriptor in
+    /// `/proc/PID/fd` is that file), for at most `timeout`.
+    fn wait_until_open(&mut self, path: &std::path::Path, timeout: Duration) -> Result<(), String> {
+        use std::os::unix::fs::MetadataExt;
+        let wanted = std::fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let pid = self.pid.ok_or("the racer's pid is not known")?;
+        let has_it_open = || {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten().any(|fd| {
+                std::fs::metadata(fd.path()).is_ok_and(|m| m.ino() == wanted.ino() && m.dev() == wanted.dev())
+            })
+        };
+        let end = Instant::now() + timeout;
+        while !has_it_open() {
+            if let Ok(Some(status)) = self.try_exit() {
+                return Err(format!("racer {pid} ended before its release ({status:?}): {}", self.output.text()));
+            }
+            if Instant::now() >= end {
+                return Err(format!("racer {pid} did not open {} within {} ms", path.display(), timeout.as_millis()));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(())
     }
 }
 
@@ -271,5 +408,29 @@ impl Drop for Launched {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both racers are released, neither waits for the other's deadline, and
+    /// they start together (each prints the clock as its first act).
+    #[test]
+    fn a_race_releases_both_at_once() {
+        let site = tempfile::tempdir().unwrap();
+        let argv = ["sh", "-c", "date +%s%N"].map(String::from);
+        let mut racers = launch_race(&argv, site.path(), &[], "race-test", Duration::from_secs(10)).unwrap();
+        let mut started = Vec::new();
+        for racer in &mut racers {
+            let status = racer.wait_exit(Duration::from_secs(10));
+            assert!(matches!(status, Some(WaitStatus::Exited(_, 0))), "{status:?}");
+            racer.output.wait_closed(Duration::from_secs(10)).unwrap();
+            started.push(racer.output.text().trim().parse::<u128>().unwrap());
+        }
+        let apart = started[0].abs_diff(started[1]);
+        eprintln!("the racers started {} µs apart", apart / 1000);
+        assert!(apart < 1_000_000_000, "{apart} ns apart");
     }
 }

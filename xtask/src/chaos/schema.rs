@@ -57,13 +57,23 @@ pub enum Launch {
     Orphanable,
     /// Output to a pipe the harness reads (and may close).
     Pipe,
+    /// Output (stdout and stderr) to pipes the harness holds open but never
+    /// reads, as a parent that spawns with a pipe and forgets it: once a pipe
+    /// is full, every write of the server blocks. Nothing it prints can be
+    /// checked, so readiness is the port accepting.
+    UnreadPipe,
+    /// Two servers for the same site and port, released at the same instant;
+    /// exactly one must serve and the other exit 1 saying why. The winner is
+    /// the server under test from then on.
+    Race,
 }
 
 /// One step.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
-    /// Wait until the port accepts (and, for Bengal, the banner is printed).
+    /// Wait until the port accepts (and, for Bengal, the banner is printed;
+    /// for a race, until one server serves and the other has given up).
     WaitReady,
     /// Type Ctrl+C on the terminal (`\x03`): the line discipline sends SIGINT.
     CtrlC,
@@ -144,6 +154,16 @@ pub enum Step {
         /// How many restarts.
         times: u32,
     },
+    /// Send `requests` GETs one after the other, each on its own connection,
+    /// for a path of `path_bytes` bytes; each must get a complete response
+    /// (any status) within 5 s. With `--verbose` every request is a log line,
+    /// so this fills an output pipe nobody reads.
+    Flood {
+        /// How many requests.
+        requests: u32,
+        /// Length of the requested path, the leading `/` included.
+        path_bytes: usize,
+    },
 }
 
 /// What must hold at the end.
@@ -173,13 +193,39 @@ fn port_free_ms() -> u64 {
 /// Reads and checks one scenario file.
 pub fn load(path: &Path) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
-    toml::from_str(&text).map_err(|err| {
+    let scenario: Scenario = toml::from_str(&text).map_err(|err| {
         let line = err
             .span()
             .map(|span| text.as_bytes()[..span.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1);
         let at = line.map(|l| format!(":{l}")).unwrap_or_default();
         format!("{}{at}: {}", path.display(), err.message())
-    })
+    })?;
+    scenario.check_possible().map_err(|err| format!("{}: {err}", path.display()))?;
+    Ok(scenario)
+}
+
+impl Scenario {
+    /// Rejects what well-formed TOML can still ask for but the harness cannot
+    /// check: a scenario that would otherwise time out or pass vacuously is
+    /// better refused when it is written.
+    fn check_possible(&self) -> Result<(), String> {
+        if self.launch == Launch::UnreadPipe {
+            let never_read = "launch = \"unread_pipe\" never reads the server's output, so";
+            if self.expect.snapshot {
+                return Err(format!("{never_read} `snapshot = true` cannot be checked"));
+            }
+            if !self.expect.output.is_empty() {
+                return Err(format!("{never_read} `expect.output` cannot be checked"));
+            }
+            if self.steps.iter().any(|step| matches!(step, Step::WaitOutput { .. })) {
+                return Err(format!("{never_read} a `wait_output` step would never see its text"));
+            }
+            if self.default_port.is_some() {
+                return Err(format!("{never_read} the port it falls back to (`default_port`) cannot be learnt"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -208,5 +254,32 @@ mod tests {
         std::fs::write(&path, "name = \"x\"\ndescription = \"d\"\nlaunch = \"pty\"\n[[steps]]\ndo = \"dance\"\n[expect]\nexit = \"code:0\"\n").unwrap();
         let err = load(&path).unwrap_err();
         assert!(err.contains("bad.toml:") && err.contains("dance"), "{err}");
+    }
+
+    #[test]
+    fn an_unread_pipe_cannot_expect_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("unread.toml");
+        let head = "name = \"x\"\ndescription = \"d\"\nlaunch = \"unread_pipe\"\n";
+        let cases = [
+            ("steps = []\n[expect]\nexit = \"code:0\"\nsnapshot = true\n", "snapshot"),
+            ("steps = []\n[expect]\nexit = \"code:0\"\noutput = [\"Local:\"]\n", "expect.output"),
+            ("steps = [{ do = \"wait_output\", text = \"Local:\" }]\n[expect]\nexit = \"code:0\"\n", "wait_output"),
+            ("default_port = 5173\nsteps = []\n[expect]\nexit = \"code:0\"\n", "default_port"),
+        ];
+        for (rest, named) in cases {
+            std::fs::write(&path, format!("{head}{rest}")).unwrap();
+            let err = load(&path).unwrap_err();
+            assert!(err.contains("unread.toml") && err.contains("unread_pipe") && err.contains(named), "{err}");
+        }
+        std::fs::write(
+            &path,
+            format!(
+                "{head}steps = [{{ do = \"flood\", requests = 2, path_bytes = 10 }}]\n[expect]\nexit = \"code:0\"\n"
+            ),
+        )
+        .unwrap();
+        let scenario = load(&path).unwrap();
+        assert!(matches!(scenario.steps[..], [Step::Flood { requests: 2, path_bytes: 10 }]));
     }
 }
