@@ -524,7 +524,22 @@ impl Runner<'_> {
             }
             return;
         }
-        let status = server.wait_exit(WAIT);
+        // The port is watched from the fault on, while the server winds
+        // down: one whose shutdown lingers (a rebuild to abandon, a full
+        // output pipe) must still let go of its port within the limit.
+        let mut freed_before_exit = None;
+        let end = Instant::now() + WAIT;
+        let status = loop {
+            let checked = Instant::now();
+            if fault.is_some() && freed_before_exit.is_none() && oracles::port_free(port) {
+                freed_before_exit = Some(checked);
+            }
+            match server.try_exit() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(2)),
+                Ok(None) | Err(_) => break None,
+            }
+        };
         let exited = Instant::now();
         outcome.exit = status.map(describe).unwrap_or_else(|| "still running".into());
         if let Some((at, _)) = fault {
@@ -540,9 +555,27 @@ impl Runner<'_> {
             Some(_) => {}
         }
         let since = fault.map(|(at, _)| at).unwrap_or(exited);
-        match oracles::wait_port_free(port, Duration::from_millis(expect.port_free_within_ms)) {
-            Some(free) => outcome.port_free_ms = Some(free.saturating_duration_since(since).as_millis()),
-            None => failures.push(format!("port {port} not free within {} ms", expect.port_free_within_ms)),
+        let limit = Duration::from_millis(expect.port_free_within_ms);
+        // Freed before the exit counts only if it is still free after it.
+        let freed = freed_before_exit
+            .filter(|_| oracles::port_free(port))
+            .or_else(|| oracles::wait_port_free(port, (since + limit).saturating_duration_since(Instant::now())));
+        match freed {
+            Some(free) => {
+                let after = free.saturating_duration_since(since);
+                outcome.port_free_ms = Some(after.as_millis());
+                if after > limit {
+                    failures.push(format!(
+                        "port {port} free only {} ms after the fault, not within {} ms",
+                        after.as_millis(),
+                        limit.as_millis()
+                    ));
+                }
+            }
+            None => {
+                let from = if fault.is_some() { "the fault" } else { "the exit" };
+                failures.push(format!("port {port} not free within {} ms of {from}", limit.as_millis()));
+            }
         }
         if foreign {
             return;

@@ -133,13 +133,16 @@ pub fn port_free(port: u16) -> bool {
 }
 
 /// Polls until `port` is free; returns when it became free (None: not within `timeout`).
+/// The instant is taken before the check that found it free, so a port
+/// found free in time never reads as late.
 pub fn wait_port_free(port: u16, timeout: Duration) -> Option<Instant> {
     let end = Instant::now() + timeout;
     loop {
+        let checked = Instant::now();
         if port_free(port) {
-            return Some(Instant::now());
+            return Some(checked);
         }
-        if Instant::now() >= end {
+        if checked >= end {
             return None;
         }
         std::thread::sleep(Duration::from_millis(2));
