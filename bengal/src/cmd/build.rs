@@ -1,4 +1,5 @@
-use bengal::{BuildOptions, Result, Site};
+use bengal::Result;
+use bengal::build::{BuildOptions, Site};
 
 use crate::cli::BuildArgs;
 use crate::ui::Ui;

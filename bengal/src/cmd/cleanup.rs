@@ -1,9 +1,7 @@
 //! `bengal cleanup`: shows what was found, asks before stopping each server
 //! (`--force` for scripts), and exits 0 only when nothing is left running.
 
-use bengal::lifecycle::cleanup::{self, Candidate, Scope};
-use bengal::lifecycle::pidfile::{self, LOCK_FILE};
-use bengal::lifecycle::procs::{self, Stopped};
+use bengal::servers::{self, Candidate, LOCK_FILE, Scope, Stopped};
 use bengal::{Error, Result};
 
 use crate::cli::CleanupArgs;
@@ -11,7 +9,7 @@ use crate::ui::Ui;
 
 pub fn run(args: &CleanupArgs, ui: &Ui) -> Result<()> {
     let scope = Scope { root: args.root.clone(), port: args.port, all: args.all };
-    let findings = cleanup::find(&scope)?;
+    let findings = servers::find(&scope)?;
     let mut left_running = 0;
 
     if let Some(path) = &findings.stale_pid_file {
@@ -19,7 +17,7 @@ pub fn run(args: &CleanupArgs, ui: &Ui) -> Result<()> {
         let shown = shown.trim_end_matches('/');
         if args.dry_run {
             ui.info_line(&format!("Would remove stale {shown}"));
-        } else if pidfile::remove_stale(&args.root)? {
+        } else if servers::remove_stale(&args.root)? {
             ui.info_line(&format!("✓ removed stale {shown}"));
         }
     }
@@ -56,11 +54,10 @@ pub fn run(args: &CleanupArgs, ui: &Ui) -> Result<()> {
             left_running += 1;
             continue;
         }
-        match procs::stop(&candidate.process) {
+        match servers::stop(&candidate.process) {
             Ok(Stopped::Gracefully | Stopped::AlreadyGone) => ui.info_line(&format!("✓ stopped pid {pid}")),
-            Ok(Stopped::Killed) => {
-                ui.info_line(&format!("✓ killed pid {pid} (it did not stop within {} s)", procs::STOP_GRACE.as_secs()))
-            }
+            Ok(Stopped::Killed) => ui
+                .info_line(&format!("✓ killed pid {pid} (it did not stop within {} s)", servers::STOP_GRACE.as_secs())),
             Err(refused) => {
                 ui.info_line(&format!("✗ did not stop pid {pid}: {refused}"));
                 left_running += 1;

@@ -7,11 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bengal::devserver::{self, Context, ServeOptions, ServerEvent};
-use bengal::lifecycle::pidfile::{self, Found, LOCK_FILE, PID_FILE, ServerInfo, ServerLock};
-use bengal::lifecycle::procs::{self, Process};
 use bengal::lifecycle::{self, Lifecycle, Shutdown, signals};
-use bengal::ports::{self, Host};
+use bengal::serve::ports::Host;
+use bengal::serve::{self as devserver, Context, ServeOptions, ServerEvent};
+use bengal::servers::{self, Found, LOCK_FILE, PID_FILE, PortUser, Process, ServerInfo, ServerLock};
 use bengal::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
@@ -131,7 +130,7 @@ fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<ServerLoc
     let lock = match ServerLock::try_acquire(root)? {
         Some(lock) => lock,
         None => {
-            match pidfile::inspect(root)? {
+            match servers::inspect(root)? {
                 Found::Live(info) => replace_live_server(&info, replace, ui)?,
                 Found::Held(holder) => return Err(held_by(holder)),
                 // It stopped meanwhile.
@@ -140,17 +139,17 @@ fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<ServerLoc
             ServerLock::try_acquire(root)?.ok_or_else(|| held_by(None))?
         }
     };
-    if let Found::Stale(info) = pidfile::take_stale(root, &lock)? {
+    if let Found::Stale(info) = servers::take_stale(root, &lock)? {
         // "Gone" only when it is: the pid may have been reused since.
         let gone = info.filter(|i| Process::read(i.pid).is_none()).map(|i| format!(" (pid {} is gone)", i.pid));
         ui.info_line(&format!("Removed stale {PID_FILE}{}", gone.unwrap_or_default()));
     }
-    let other = ports::port_holders(port)
-        .into_iter()
-        .filter_map(|holder| Process::read(holder.pid))
-        .find(|p| p.is_bengal_server() && p.uid == procs::current_uid());
+    let other = servers::port_users(port).into_iter().find_map(|user| match user {
+        PortUser::OurServer(process) => Some(process),
+        PortUser::Foreign(_) => None,
+    });
     if let Some(process) = other {
-        let site = process.root_arg().map(|r| r.display().to_string()).unwrap_or_else(|| "another site".into());
+        let site = process.site().map(|r| r.display().to_string()).unwrap_or_else(|| "another site".into());
         ui.info_line(&format!("Port {port} is held by a Bengal server of {site} (pid {})", process.pid));
         if replace || ui.ask("Stop it and take over? [Y/n] ") {
             stop_server(process, ui)?;
@@ -168,8 +167,7 @@ fn replace_live_server(info: &ServerInfo, replace: bool, ui: &Ui) -> Result<()> 
             info.url
         )));
     }
-    let process = Process::read(info.pid).filter(|p| Some(p.start_time) == info.start_time);
-    let Some(process) = process else {
+    let Some(process) = Process::identified(info.pid, info.start_time) else {
         return Err(Error::new(format!("cannot tell which process serves this site (pid {})", info.pid))
             .with_hint("wait a moment and try again, or run `bengal cleanup`"));
     };
@@ -194,16 +192,16 @@ fn held_by(holder: Option<u32>) -> Error {
 }
 
 fn stop_server(process: Process, ui: &Ui) -> Result<()> {
-    match procs::stop(&process) {
-        Ok(procs::Stopped::Gracefully | procs::Stopped::AlreadyGone) => {
+    match servers::stop(&process) {
+        Ok(servers::Stopped::Gracefully | servers::Stopped::AlreadyGone) => {
             ui.info_line(&format!("Stopped pid {}", process.pid));
             Ok(())
         }
-        Ok(procs::Stopped::Killed) => {
+        Ok(servers::Stopped::Killed) => {
             ui.info_line(&format!(
                 "Killed pid {} (it did not stop within {} s)",
                 process.pid,
-                procs::STOP_GRACE.as_secs()
+                servers::STOP_GRACE.as_secs()
             ));
             Ok(())
         }

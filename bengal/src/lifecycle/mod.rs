@@ -10,10 +10,7 @@
 //! what exists and exits 1) → `Serving` → `Stopping` (first trigger; a second
 //! signal forces) → `Stopped` (every step logged, exit by the reason).
 
-pub mod cleanup;
 mod parent;
-pub mod pidfile;
-pub mod procs;
 mod resources;
 pub mod signals;
 

@@ -12,20 +12,6 @@ use std::time::Duration;
 /// How often the fallback checks whether the parent changed.
 const POLL_EVERY: Duration = Duration::from_millis(250);
 
-/// Opens a pidfd for `pid` (Linux 5.3+); None where unsupported.
-#[cfg(target_os = "linux")]
-pub fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1;
-    // on success the fd is ours alone.
-    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid as nix::libc::pid_t, 0) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: `fd` is a freshly opened descriptor nobody else owns.
-    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
-}
-
 /// The parent's pid.
 pub fn parent_pid() -> u32 {
     nix::unistd::getppid().as_raw() as u32
@@ -34,7 +20,7 @@ pub fn parent_pid() -> u32 {
 /// Resolves when the parent process that this process had at `parent` exits.
 pub async fn parent_died(parent: u32) {
     #[cfg(target_os = "linux")]
-    if let Some(fd) = pidfd_open(parent) {
+    if let Some(fd) = crate::servers::pidfd_open(parent) {
         // The parent may have died between reading its pid and opening the
         // pidfd, in which case the pid may be someone else's by now.
         if parent_pid() != parent {
@@ -60,7 +46,7 @@ mod tests {
     #[tokio::test]
     async fn notices_a_process_exit() {
         let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-        let fd = pidfd_open(child.id()).expect("pidfd");
+        let fd = crate::servers::pidfd_open(child.id()).expect("pidfd");
         // SAFETY: the AsyncFd owns the pidfd for its whole life.
         let readable = unsafe { tokio::io::unix::AsyncFd::register(fd) }.unwrap();
         child.kill().unwrap();

@@ -12,7 +12,7 @@ use crate::util::{bengal, copy_fixture, free_port};
 /// The port is free, the pid file gone, and the log ends as it should.
 fn assert_cleaned_up(site: &std::path::Path, server: &mut Server, first_lines: &[&str]) {
     let port = server.port;
-    assert!(!bengal::ports::is_listening(port), "port {port} still has a listener");
+    assert!(!bengal::servers::is_listening(port), "port {port} still has a listener");
     std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port can be bound again");
     assert!(!site.join(".bengal/server.pid").exists(), "pid file left behind");
     let log: Vec<String> =
@@ -142,7 +142,7 @@ fn startup_failures_release_what_was_acquired_and_exit_1() {
         let expected: Vec<String> = released.iter().map(|l| l.replace("PORT", &port)).collect();
         assert_eq!(stdout.lines().collect::<Vec<_>>(), expected, "{failpoint}");
         assert!(!site.path().join(".bengal/server.pid").exists(), "{failpoint}");
-        assert!(!bengal::ports::is_listening(port.parse().unwrap()), "{failpoint}");
+        assert!(!bengal::servers::is_listening(port.parse().unwrap()), "{failpoint}");
     }
 }
 

@@ -12,15 +12,15 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::config::CONFIG_FILE;
-use crate::content::{self, CONTENT_DIR};
+use crate::build::config::CONFIG_FILE;
+use crate::build::content::{self, CONTENT_DIR};
+use crate::build::output::{self, Artifact, OutputDir, WriteReport};
+use crate::build::render::{self, Job, STATIC_DIR, section_paginate_by};
+use crate::build::site::{BuildOptions, Page, Site};
+use crate::build::templates::{TEMPLATES_DIR, Templates};
 use crate::error::Result;
-use crate::layout;
-use crate::output::{self, Artifact, OutputDir, WriteReport};
-use crate::render::{self, Job, STATIC_DIR, section_paginate_by};
-use crate::site::{BuildOptions, Page, Site};
-use crate::templates::{TEMPLATES_DIR, Templates};
-use crate::watch::Batch;
+use crate::paths;
+use crate::serve::watch::Batch;
 
 /// The last good build, kept to rebuild from.
 struct Built {
@@ -103,7 +103,7 @@ impl Rebuilder {
         }
         for source in &plan.statics {
             let shown = source.strip_prefix(&self.options.root).unwrap_or(source);
-            layout::check_source(&self.options.root, source, shown)?;
+            paths::check_source(&self.options.root, source, shown)?;
             let relative = source.strip_prefix(self.options.root.join(STATIC_DIR)).unwrap_or(source);
             let dest = output::slash_path(relative);
             jobs.push(Job::Copy { source: source.clone(), dest });

@@ -9,7 +9,9 @@
 mod connections;
 pub mod http;
 pub mod livereload;
+pub mod ports;
 pub mod rebuild;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,17 +19,16 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::build::output::{OutputDir, WriteReport};
+use crate::build::site::BuildOptions;
 use crate::error::{Error, Result};
-use crate::layout::{self, SERVE_DIR};
-use crate::lifecycle::pidfile::{PID_FILE, PidFile, ServerInfo, ServerLock};
-use crate::lifecycle::procs::Process;
 use crate::lifecycle::{Lifecycle, Shutdown, Trigger, failpoint, failpoint_set};
-use crate::output::{OutputDir, WriteReport};
-use crate::ports::{self, Host, Skipped};
-use crate::site::BuildOptions;
-use crate::watch::Watcher;
+use crate::paths::{self, SERVE_DIR};
+use crate::serve::watch::Watcher;
+use crate::servers::{PID_FILE, PidFile, Process, ServerInfo, ServerLock};
 use http::AppState;
 use livereload::Message;
+use ports::{Host, Skipped};
 use rebuild::Rebuilder;
 
 /// How long requests in flight may run on after shutdown begins.
@@ -134,7 +135,7 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     pid_file.lock().map_err(|_| Error::new("pid file lock poisoned"))?.update(&info)?;
     failpoint("after_bind")?;
 
-    let output = layout::private_dir(&options.root, SERVE_DIR)?;
+    let output = paths::private_dir(&options.root, SERVE_DIR)?;
     let build = BuildOptions {
         root: options.root.clone(),
         drafts: options.drafts,

@@ -6,10 +6,10 @@ use std::collections::HashSet;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
 use serde::Serialize;
 
-use crate::config::MarkdownConfig;
+use crate::build::config::MarkdownConfig;
+use crate::build::highlight::Highlighter;
+use crate::build::html::escape_html;
 use crate::error::{Error, Result, line_of_offset};
-use crate::highlight::Highlighter;
-use crate::html::escape_html;
 
 /// The summary marker: everything before it is the page's summary.
 pub const MORE_MARKER: &str = "<!-- more -->";

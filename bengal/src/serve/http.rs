@@ -21,7 +21,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use super::livereload::{self, LiveReload};
-use crate::html::escape_html;
+use crate::build::html::escape_html;
 
 /// Told the method, path and status of every request.
 pub type RequestLog = Box<dyn Fn(&str, &str, StatusCode) + Send + Sync>;
@@ -154,7 +154,8 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
     }
     let raw_path = request.uri().path().to_owned();
     // Bengal's record of what it wrote is not part of the site.
-    let Some(relative) = safe_relative_path(&raw_path).filter(|p| p != Path::new(crate::output::RECORD_FILE)) else {
+    let Some(relative) = safe_relative_path(&raw_path).filter(|p| p != Path::new(crate::build::output::RECORD_FILE))
+    else {
         return not_found(&state).await;
     };
     let mut file = state.0.output.join(&relative);
@@ -163,7 +164,7 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
             let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
             // Built from the checked path, so `//evil.example` cannot become
             // a redirect to another host.
-            let path = crate::output::slash_path(&relative);
+            let path = crate::build::output::slash_path(&relative);
             let location = format!("/{}/{query}", percent_encoding::utf8_percent_encode(&path, PATH_ENCODE));
             return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response();
         }

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::config::Config;
+use crate::build::config::Config;
+use crate::build::frontmatter::{self, PageDate, PageFront, SectionFront, Terms};
 use crate::error::{Error, Result};
-use crate::frontmatter::{self, PageDate, PageFront, SectionFront, Terms};
-use crate::layout;
+use crate::paths;
 
 /// The content directory's name, relative to the site root.
 pub const CONTENT_DIR: &str = "content";
@@ -144,7 +144,7 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
 /// the dev server's fast path after an edit.
 pub fn load_page(root: &Path, config: &Config, file: &Path) -> Result<SourcePage> {
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-    layout::check_source(&site, file, file.strip_prefix(root).unwrap_or(file))?;
+    paths::check_source(&site, file, file.strip_prefix(root).unwrap_or(file))?;
     let content_root = root.join(CONTENT_DIR);
     match parse_entry(root, &content_root, config, Entry::Page { file: file.to_path_buf(), bundle_assets: Vec::new() })?
     {
@@ -159,9 +159,9 @@ pub fn load_page(root: &Path, config: &Config, file: &Path) -> Result<SourcePage
 fn discover(site: &Path, root: &Path, content_root: &Path) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
     let mut entries = Vec::new();
     let mut loose = Vec::new();
-    let mut walker = layout::walk(content_root);
+    let mut walker = paths::walk(content_root);
     while let Some(item) = walker.next() {
-        let item = item.map_err(|err| layout::walk_error(root, content_root, err))?;
+        let item = item.map_err(|err| paths::walk_error(root, content_root, err))?;
         let path = item.path();
         if is_hidden(path) && path != content_root {
             if item.file_type().is_dir() {
@@ -169,7 +169,7 @@ fn discover(site: &Path, root: &Path, content_root: &Path) -> Result<(Vec<Entry>
             }
             continue;
         }
-        layout::check_entry(site, root, &item)?;
+        paths::check_entry(site, root, &item)?;
         if path != content_root {
             check_name(root, path, item.file_type().is_dir())?;
         }
@@ -177,12 +177,12 @@ fn discover(site: &Path, root: &Path, content_root: &Path) -> Result<(Vec<Entry>
             let index = path.join("index.md");
             if path != content_root && index.is_file() {
                 let mut bundle_assets = Vec::new();
-                for asset in layout::walk(path) {
-                    let asset = asset.map_err(|err| layout::walk_error(root, path, err))?;
+                for asset in paths::walk(path) {
+                    let asset = asset.map_err(|err| paths::walk_error(root, path, err))?;
                     if is_hidden(asset.path()) {
                         continue;
                     }
-                    layout::check_entry(site, root, &asset)?;
+                    paths::check_entry(site, root, &asset)?;
                     if asset.file_type().is_file() && asset.path() != index {
                         bundle_assets.push(asset.into_path());
                     }
@@ -252,7 +252,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
         let Some(text) = value else { return Ok(None) };
         PageDate::parse(text).map(Some).ok_or_else(|| {
             Error::in_file(&display, format!("`{key}` is not a date: {text:?}"))
-                .at_line(crate::config::find_key_line(split.front, key).map(|line| line + 1))
+                .at_line(crate::build::config::find_key_line(split.front, key).map(|line| line + 1))
                 .with_hint("write it as 2024-03-01 or 2024-03-01T10:00:00+01:00")
         })
     };
@@ -269,9 +269,10 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
     let slug = slug::slugify(front.slug.as_deref().unwrap_or(&stem));
     if slug.is_empty() {
         let (source, line) = match &front.slug {
-            Some(slug) => {
-                (format!("its `slug` {slug:?}"), crate::config::find_key_line(split.front, "slug").map(|l| l + 1))
-            }
+            Some(slug) => (
+                format!("its `slug` {slug:?}"),
+                crate::build::config::find_key_line(split.front, "slug").map(|l| l + 1),
+            ),
             None => (format!("its file name `{stem}`"), None),
         };
         return Err(Error::in_file(&display, format!("the URL slug is empty: {source} has no letter or digit"))
@@ -281,7 +282,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
     for (taxonomy, names) in &terms {
         if let Some(name) = names.iter().find(|name| slug::slugify(name).is_empty()) {
             return Err(Error::in_file(&display, format!("the {taxonomy} term {name:?} leaves no URL segment"))
-                .at_line(crate::config::find_key_line(split.front, taxonomy).map(|l| l + 1))
+                .at_line(crate::build::config::find_key_line(split.front, taxonomy).map(|l| l + 1))
                 .with_hint("give every term at least one letter or digit"));
         }
     }
@@ -327,7 +328,7 @@ pub fn dir_url(dir: &str) -> String {
 }
 
 fn relative_slash_path(base: &Path, path: &Path) -> String {
-    crate::output::slash_path(path.strip_prefix(base).unwrap_or(path))
+    crate::build::output::slash_path(path.strip_prefix(base).unwrap_or(path))
 }
 
 #[cfg(test)]

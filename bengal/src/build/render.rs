@@ -10,13 +10,13 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 use tera::Context;
 
-use crate::config::find_key_line;
+use crate::build::config::find_key_line;
+use crate::build::highlight;
+use crate::build::html::escape_html;
+use crate::build::output::Artifact;
+use crate::build::site::{Page, Section, Site, page_title};
+use crate::build::templates::{THEME_STATIC, Templates};
 use crate::error::{Error, Result};
-use crate::highlight;
-use crate::html::escape_html;
-use crate::output::Artifact;
-use crate::site::{Page, Section, Site, page_title};
-use crate::templates::{THEME_STATIC, Templates};
 
 /// The site's static directory, copied as it is.
 pub const STATIC_DIR: &str = "static";
@@ -186,15 +186,15 @@ fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     }
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     let mut files = Vec::new();
-    for entry in crate::layout::walk(&dir) {
-        let entry = entry.map_err(|err| crate::layout::walk_error(root, &dir, err))?;
+    for entry in crate::paths::walk(&dir) {
+        let entry = entry.map_err(|err| crate::paths::walk_error(root, &dir, err))?;
         if IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref()) {
             continue;
         }
-        crate::layout::check_entry(&site, root, &entry)?;
+        crate::paths::check_entry(&site, root, &entry)?;
         if entry.file_type().is_file() {
             let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
-            let dest = crate::output::slash_path(relative);
+            let dest = crate::build::output::slash_path(relative);
             files.push((entry.into_path(), dest));
         }
     }

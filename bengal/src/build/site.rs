@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::config::Config;
-use crate::content::{self, Content, LooseAsset, SourcePage, SourceSection};
+use crate::build::config::Config;
+use crate::build::content::{self, Content, LooseAsset, SourcePage, SourceSection};
+use crate::build::highlight::Highlighter;
+use crate::build::markdown::{Rendered, Renderer};
+use crate::build::output;
+use crate::build::render;
+use crate::build::templates::Templates;
 use crate::error::{Error, Result};
-use crate::highlight::Highlighter;
-use crate::markdown::{Rendered, Renderer};
-use crate::output;
-use crate::render;
-use crate::templates::Templates;
 
 /// What a build is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -414,7 +414,7 @@ fn collect_taxonomies(config: &Config, pages: &[Page]) -> Vec<Taxonomy> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frontmatter::{PageDate, PageFront};
+    use crate::build::frontmatter::{PageDate, PageFront};
 
     fn page(path: &str, title: &str, date: Option<&str>, weight: Option<i64>) -> Page {
         Page {

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::procs::Process;
+use super::procfs::Process;
 use crate::error::{Error, Result};
-use crate::layout;
+use crate::paths;
 
 /// The pid file, relative to the site root.
 pub const PID_FILE: &str = ".bengal/server.pid";
@@ -78,7 +78,7 @@ impl ServerLock {
     /// Takes the lock, creating `.bengal/` and the lock file as needed; `None`
     /// when another process holds it.
     pub fn try_acquire(root: &Path) -> Result<Option<ServerLock>> {
-        layout::private_dir(root, layout::BENGAL_DIR)?;
+        paths::private_dir(root, paths::BENGAL_DIR)?;
         let file = open_lock(root)?;
         // An `inspect` elsewhere holds a shared lock for a few microseconds:
         // a free lock is taken within this bound, a held one is not.
@@ -163,7 +163,7 @@ enum PidInfo {
 }
 
 fn read_info(root: &Path) -> PidInfo {
-    match layout::read_regular_file(&root.join(PID_FILE), MAX_PID_FILE) {
+    match paths::read_regular_file(&root.join(PID_FILE), MAX_PID_FILE) {
         Ok(None) => PidInfo::Missing,
         Ok(Some(bytes)) => serde_json::from_slice(&bytes).map_or(PidInfo::Unreadable, PidInfo::Read),
         Err(_) => PidInfo::Unreadable,
@@ -173,7 +173,7 @@ fn read_info(root: &Path) -> PidInfo {
 /// The process the pid file names is alive, is the one that wrote it (same
 /// start time), and is a Bengal server.
 fn names_a_live_server(info: &ServerInfo) -> bool {
-    Process::read(info.pid).is_some_and(|p| Some(p.start_time) == info.start_time && p.is_bengal_server())
+    Process::identified(info.pid, info.start_time).is_some_and(|p| p.is_bengal_server())
 }
 
 /// The pid holding the lock on `path`, from `/proc/locks` (Linux).

@@ -70,7 +70,7 @@ pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<Pa
     let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     let output_abs = resolve_path(output);
     if root_abs.starts_with(&output_abs)
-        || output_abs.join(crate::config::CONFIG_FILE).exists()
+        || output_abs.join(crate::build::config::CONFIG_FILE).exists()
         || ["content", "templates", "static"].iter().any(|dir| output_abs.starts_with(root_abs.join(dir)))
     {
         return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))
@@ -101,7 +101,7 @@ impl OutputDir {
     /// Opens `dir` (created later, when first written) and reads its record.
     /// A record that cannot be read is treated as empty: nothing is removed.
     pub fn open(dir: &Path) -> OutputDir {
-        let record = crate::layout::read_regular_file(&dir.join(RECORD_FILE), MAX_RECORD).ok().flatten();
+        let record = crate::paths::read_regular_file(&dir.join(RECORD_FILE), MAX_RECORD).ok().flatten();
         let text = record.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
         let written = text.lines().filter(|l| !l.starts_with('#')).filter_map(normal_path).collect();
         OutputDir { dir: dir.to_path_buf(), written }

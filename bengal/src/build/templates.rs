@@ -10,30 +10,30 @@ use std::path::{Path, PathBuf};
 use chrono::format::{Item, StrftimeItems};
 use tera::{Context, Tera, Value};
 
-use crate::config::Config;
+use crate::build::config::Config;
+use crate::build::frontmatter::PageDate;
 use crate::error::{Error, Result};
-use crate::frontmatter::PageDate;
-use crate::layout;
+use crate::paths;
 
 /// The site's template directory, relative to its root.
 pub const TEMPLATES_DIR: &str = "templates";
 
 /// Templates of the built-in theme, embedded in the binary.
 const THEME_TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../theme/templates/base.html")),
-    ("macros.html", include_str!("../theme/templates/macros.html")),
-    ("index.html", include_str!("../theme/templates/index.html")),
-    ("section.html", include_str!("../theme/templates/section.html")),
-    ("page.html", include_str!("../theme/templates/page.html")),
-    ("taxonomy.html", include_str!("../theme/templates/taxonomy.html")),
-    ("term.html", include_str!("../theme/templates/term.html")),
-    ("404.html", include_str!("../theme/templates/404.html")),
-    ("atom.xml", include_str!("../theme/templates/atom.xml")),
-    ("sitemap.xml", include_str!("../theme/templates/sitemap.xml")),
+    ("base.html", include_str!("../../theme/templates/base.html")),
+    ("macros.html", include_str!("../../theme/templates/macros.html")),
+    ("index.html", include_str!("../../theme/templates/index.html")),
+    ("section.html", include_str!("../../theme/templates/section.html")),
+    ("page.html", include_str!("../../theme/templates/page.html")),
+    ("taxonomy.html", include_str!("../../theme/templates/taxonomy.html")),
+    ("term.html", include_str!("../../theme/templates/term.html")),
+    ("404.html", include_str!("../../theme/templates/404.html")),
+    ("atom.xml", include_str!("../../theme/templates/atom.xml")),
+    ("sitemap.xml", include_str!("../../theme/templates/sitemap.xml")),
 ];
 
 /// Static files of the built-in theme, written unless the site ships its own.
-pub const THEME_STATIC: &[(&str, &str)] = &[("theme.css", include_str!("../theme/static/theme.css"))];
+pub const THEME_STATIC: &[(&str, &str)] = &[("theme.css", include_str!("../../theme/static/theme.css"))];
 
 /// Where a template came from, for error messages.
 #[derive(Debug, Clone)]
@@ -59,17 +59,17 @@ impl Templates {
         let dir = root.join(TEMPLATES_DIR);
         if dir.is_dir() {
             let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-            for entry in layout::walk(&dir) {
-                let entry = entry.map_err(|err| layout::walk_error(root, &dir, err))?;
+            for entry in paths::walk(&dir) {
+                let entry = entry.map_err(|err| paths::walk_error(root, &dir, err))?;
                 if entry.file_name().to_string_lossy().starts_with('.') {
                     continue;
                 }
-                layout::check_entry(&site, root, &entry)?;
+                paths::check_entry(&site, root, &entry)?;
                 if !entry.file_type().is_file() {
                     continue;
                 }
                 let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
-                let name = crate::output::slash_path(entry.path().strip_prefix(&dir).unwrap_or(entry.path()));
+                let name = crate::build::output::slash_path(entry.path().strip_prefix(&dir).unwrap_or(entry.path()));
                 let text = std::fs::read_to_string(entry.path()).map_err(|err| Error::io(&relative, "read it", err))?;
                 // Parse alone first, so a syntax error names its own file and line.
                 tera::Template::new(&name, None, &text).map_err(|err| template_error(&relative, &err))?;
@@ -81,7 +81,7 @@ impl Templates {
         let mut tera = Tera::default();
         tera.add_raw_templates(sources.iter().map(|(name, (text, _))| (name.as_str(), text.as_str())))
             .map_err(|err| template_error(Path::new(TEMPLATES_DIR), &err))?;
-        tera.set_escape_fn(crate::html::escape_html);
+        tera.set_escape_fn(crate::build::html::escape_html);
         register_helpers(&mut tera, config);
         Ok(Templates { tera, origins, sources: texts })
     }

@@ -3,146 +3,12 @@
 //! Each port is bound exactly once and the std listeners are returned and kept:
 //! probing a port and re-binding it later leaves a window in which another
 //! program (or a second `bengal serve`) can take it. When a port is taken the
-//! user is told which program holds it, read from `/proc` on Linux because
-//! `lsof` is often missing and slow; elsewhere the holder is simply unknown.
-
-use std::io::ErrorKind;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
-use std::path::PathBuf;
+//! user is told which program holds it ([`crate::servers::port_holders`]).
 
 use crate::Error;
-
-/// A process holding a listening TCP port, as /proc tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortHolder {
-    /// Its process id, so the user can `kill` it.
-    pub pid: u32,
-    /// The user owning the socket, from `/proc/net/tcp`, to tell "yours" from a system service.
-    pub uid: u32,
-    /// Its arguments joined by spaces, or its short name when the command line is empty.
-    pub command: String,
-    /// Its executable, when readable (the same user or root only).
-    pub exe: Option<PathBuf>,
-}
-
-impl PortHolder {
-    /// `pid 4242 (python3 -m http.server 5173)`, the form every message uses.
-    pub fn describe(&self) -> String {
-        if self.command.is_empty() {
-            format!("pid {}", self.pid)
-        } else {
-            format!("pid {} ({})", self.pid, self.command)
-        }
-    }
-}
-
-/// Processes with a LISTEN socket on `port` (IPv4 or IPv6), found by matching
-/// socket inodes of /proc/net/tcp and /proc/net/tcp6 with /proc/*/fd links,
-/// sorted by pid so that a forking server's parent comes first. Empty when
-/// unknown or not on Linux; other users' processes are usually unreadable, and
-/// then only what can be seen is returned.
-pub fn port_holders(port: u16) -> Vec<PortHolder> {
-    #[cfg(target_os = "linux")]
-    return linux::port_holders(port);
-    #[cfg(not(target_os = "linux"))]
-    return {
-        let _ = port;
-        Vec::new()
-    };
-}
-
-/// Whether any LISTEN entry for `port` exists in /proc/net/tcp or tcp6 (Linux);
-/// on other platforms, whether binding 127.0.0.1:`port` fails.
-pub fn is_listening(port: u16) -> bool {
-    #[cfg(target_os = "linux")]
-    return !linux::listen_inodes(port).is_empty();
-    #[cfg(not(target_os = "linux"))]
-    return TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err();
-}
-
-#[cfg(target_os = "linux")]
-mod linux {
-    use super::{PortHolder, command_from_cmdline, parse_listen_inodes, parse_socket_inode};
-    use std::collections::HashMap;
-    use std::fs;
-
-    /// Inode → uid of every LISTEN socket on `port`, IPv4 and IPv6.
-    pub(super) fn listen_inodes(port: u16) -> HashMap<u64, u32> {
-        ["/proc/net/tcp", "/proc/net/tcp6"]
-            .iter()
-            .filter_map(|table| fs::read_to_string(table).ok())
-            .flat_map(|text| parse_listen_inodes(&text, port))
-            .collect()
-    }
-
-    pub(super) fn port_holders(port: u16) -> Vec<PortHolder> {
-        let inodes = listen_inodes(port);
-        if inodes.is_empty() {
-            return Vec::new();
-        }
-        let Ok(procs) = fs::read_dir("/proc") else { return Vec::new() };
-        let mut holders: Vec<PortHolder> = procs
-            .flatten()
-            .filter_map(|entry| {
-                let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-                let uid = socket_uid(pid, &inodes)?;
-                Some(holder(pid, uid))
-            })
-            .collect();
-        holders.sort_by_key(|h| h.pid);
-        holders
-    }
-
-    /// The uid of the first of `inodes` that `pid` has open; `None` also when its fds are unreadable.
-    fn socket_uid(pid: u32, inodes: &HashMap<u64, u32>) -> Option<u32> {
-        fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten().find_map(|fd| {
-            let target = fs::read_link(fd.path()).ok()?;
-            inodes.get(&parse_socket_inode(target.to_str()?)?).copied()
-        })
-    }
-
-    fn holder(pid: u32, uid: u32) -> PortHolder {
-        let mut command = command_from_cmdline(&fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default());
-        if command.is_empty() {
-            command = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_string();
-        }
-        PortHolder { pid, uid, command, exe: fs::read_link(format!("/proc/{pid}/exe")).ok() }
-    }
-}
-
-/// `(inode, uid)` of each LISTEN (`0A`) line of a /proc/net/tcp or tcp6 table whose local port is `port`.
-#[cfg(any(target_os = "linux", test))]
-fn parse_listen_inodes(text: &str, port: u16) -> Vec<(u64, u32)> {
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (_, hex_port) = fields.get(1)?.rsplit_once(':')?;
-            if u16::from_str_radix(hex_port, 16).ok()? != port || *fields.get(3)? != "0A" {
-                return None;
-            }
-            Some((fields.get(9)?.parse().ok()?, fields.get(7)?.parse().ok()?))
-        })
-        .collect()
-}
-
-/// The inode of an fd link target `socket:[INODE]`.
-#[cfg(any(target_os = "linux", test))]
-fn parse_socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
-}
-
-/// The arguments of a NUL-separated /proc/PID/cmdline.
-#[cfg(any(target_os = "linux", test))]
-pub(crate) fn cmdline_args(raw: &[u8]) -> Vec<String> {
-    raw.split(|&b| b == 0).filter(|arg| !arg.is_empty()).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect()
-}
-
-/// A NUL-separated /proc/PID/cmdline as one line.
-#[cfg(any(target_os = "linux", test))]
-fn command_from_cmdline(raw: &[u8]) -> String {
-    cmdline_args(raw).join(" ")
-}
+use crate::servers::{PortHolder, port_holders};
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 
 /// Where to listen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,27 +175,6 @@ fn io_error(addr: SocketAddr, err: std::io::Error) -> Error {
 mod tests {
     use super::*;
 
-    const TCP: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:1435 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0 100 0 0 10 0
-   1: 0100007F:1435 0100007F:9C40 01 00000000:00000000 00:00000000 00000000  1000        0 4343 1 0 20 4 30 10 -1
-   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 17 1 0 100 0 0 10 0
-";
-    const TCP6: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000000000000000000001000000:1435 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   33        0 99 1 0 100 0 0 10 0
-";
-
-    #[test]
-    fn proc_parsing() {
-        assert_eq!(parse_listen_inodes(TCP, 5173), vec![(4242, 1000)]);
-        assert_eq!(parse_listen_inodes(TCP, 22), vec![(17, 0)]);
-        assert_eq!(parse_listen_inodes(TCP6, 5173), vec![(99, 33)]);
-        assert!(parse_listen_inodes(TCP, 80).is_empty());
-        assert_eq!(parse_socket_inode("socket:[4242]"), Some(4242));
-        assert_eq!(parse_socket_inode("pipe:[4242]"), None);
-        assert_eq!(command_from_cmdline(b"python3\0-m\0http.server\x005173\0"), "python3 -m http.server 5173");
-        assert_eq!(command_from_cmdline(b""), "");
-    }
-
     #[test]
     fn hosts_and_messages() {
         assert_eq!(Host::parse("LocalHost").ok(), Some(Host::Localhost));
@@ -348,16 +193,6 @@ mod tests {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
         let port = listener.local_addr().expect("local addr").port();
         (listener, port)
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn finds_this_process() {
-        let (_held, port) = taken();
-        assert!(is_listening(port));
-        let holders = port_holders(port);
-        let me = holders.iter().find(|h| h.pid == std::process::id()).expect("this process holds the port");
-        assert!(!me.command.is_empty() && me.exe.is_some());
     }
 
     #[cfg(target_os = "linux")]

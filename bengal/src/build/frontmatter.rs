@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::{find_key_line, toml_error, toml_to_json};
+use crate::build::config::{find_key_line, toml_error, toml_to_json};
 use crate::error::{Error, Result};
 
 /// A file cut into its front matter and its Markdown body.

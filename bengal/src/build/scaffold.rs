@@ -106,8 +106,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let site = dir.path().join("site");
         new_site(&site).unwrap();
-        let options = crate::BuildOptions { root: site.clone(), ..Default::default() };
-        let loaded = crate::Site::load(&options).unwrap();
+        let options = crate::build::BuildOptions { root: site.clone(), ..Default::default() };
+        let loaded = crate::build::Site::load(&options).unwrap();
         assert_eq!(loaded.pages.len(), 1);
     }
 }

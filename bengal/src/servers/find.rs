@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::pidfile::{self, Found};
-use super::procs::{self, Process};
+use super::procfs::PortHolder;
+use super::procfs::{PortUser, Process, bengal_servers, port_users};
 use crate::error::Result;
-use crate::ports;
 
 /// Where to look.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +51,7 @@ pub struct Findings {
     /// Bengal servers to offer to stop.
     pub servers: Vec<Candidate>,
     /// Processes on the port that are not Bengal servers: never touched.
-    pub foreign: Vec<ports::PortHolder>,
+    pub foreign: Vec<PortHolder>,
     /// The site's lock is held by something that is not a Bengal server of
     /// this user (described), which is never touched either.
     pub foreign_lock: Option<String>,
@@ -65,37 +65,34 @@ pub fn find(scope: &Scope) -> Result<Findings> {
     match pidfile::inspect(&scope.root)? {
         Found::Stale(_) => findings.stale_pid_file = Some(scope.root.join(pidfile::PID_FILE)),
         Found::Live(info) => {
-            if let Some(process) = Process::read(info.pid).filter(|p| Some(p.start_time) == info.start_time) {
+            if let Some(process) = Process::identified(info.pid, info.start_time) {
                 findings.servers.push(Candidate { process, ports: info.ports, site: Some(site.clone()) });
             }
         }
-        Found::Held(holder) => {
-            let process = holder.and_then(Process::read);
-            match process {
-                Some(process) if process.is_bengal_server() && process.uid == procs::current_uid() => {
-                    findings.servers.push(Candidate { process, ports: Vec::new(), site: Some(site.clone()) });
-                }
-                Some(process) => findings.foreign_lock = Some(process.describe()),
-                None => findings.foreign_lock = Some(holder.map_or("a process".to_owned(), |pid| format!("pid {pid}"))),
+        Found::Held(holder) => match holder.and_then(Process::read) {
+            Some(process) if process.is_our_server() => {
+                findings.servers.push(Candidate { process, ports: Vec::new(), site: Some(site.clone()) });
             }
-        }
+            Some(process) => findings.foreign_lock = Some(process.describe()),
+            None => findings.foreign_lock = Some(holder.map_or("a process".to_owned(), |pid| format!("pid {pid}"))),
+        },
         Found::Nothing => {}
     }
-    for process in procs::bengal_servers() {
-        let serves = process.root_arg().and_then(|root| std::fs::canonicalize(root).ok());
+    for process in bengal_servers() {
+        let serves = process.site();
         if scope.all || serves.as_deref() == Some(site.as_path()) {
             let ports = serves.as_deref().map(ports_from_pid_file).unwrap_or_default();
             add(&mut findings, Candidate { process, ports, site: serves });
         }
     }
     if let Some(port) = scope.port {
-        for holder in ports::port_holders(port) {
-            match Process::read(holder.pid) {
-                Some(process) if process.is_bengal_server() && process.uid == procs::current_uid() => {
-                    let site = process.root_arg().and_then(|root| std::fs::canonicalize(root).ok());
+        for user in port_users(port) {
+            match user {
+                PortUser::OurServer(process) => {
+                    let site = process.site();
                     add(&mut findings, Candidate { process, ports: vec![port], site });
                 }
-                _ => findings.foreign.push(holder),
+                PortUser::Foreign(holder) => findings.foreign.push(holder),
             }
         }
     }
