@@ -1,5 +1,5 @@
-//! The names of a site's layout, and the two rules that keep a site from
-//! reaching outside itself:
+//! The names of a site's layout, the path helpers every module shares, and
+//! the two rules that keep a site from reaching outside itself:
 //!
 //! - Bengal's own directories (`.bengal/`, `.bengal/serve/`) are real
 //!   directories inside the site, never symlinks: a repository can ship a
@@ -10,6 +10,24 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+
+/// The name of the configuration file at a site's root.
+pub const CONFIG_FILE: &str = "bengal.toml";
+
+/// The content directory's name, relative to the site root.
+pub const CONTENT_DIR: &str = "content";
+
+/// The site's template directory, relative to its root.
+pub const TEMPLATES_DIR: &str = "templates";
+
+/// The site's static directory, copied as it is.
+pub const STATIC_DIR: &str = "static";
+
+/// The pid file, relative to the site root.
+pub const PID_FILE: &str = ".bengal/server.pid";
+
+/// The lock that makes one server per site, relative to the site root.
+pub const LOCK_FILE: &str = ".bengal/server.lock";
 
 /// Bengal's own directory inside a site: the serve build, the lock, the pid file.
 pub const BENGAL_DIR: &str = ".bengal";
@@ -120,9 +138,67 @@ pub fn walk_error(root: &Path, fallback: &Path, err: walkdir::Error) -> Error {
     Error::in_file(path.strip_prefix(root).unwrap_or(path), format!("could not read: {err}"))
 }
 
+/// `a//b/./c` → `a/b/c`; None for an empty path or one that climbs out (`..`).
+/// Two outputs are the same file exactly when their normal paths are equal.
+pub fn normal_path(path: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            part => parts.push(part),
+        }
+    }
+    if parts.is_empty() { None } else { Some(parts.join("/")) }
+}
+
+/// A relative path with `/` separators, as URLs and output paths spell it.
+pub fn slash_path(path: &Path) -> String {
+    path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+/// `path` made absolute with every symlink of its existing part resolved and
+/// `.` and `..` folded, without needing the rest to exist yet (an output
+/// directory before the first build).
+pub fn resolve_path(path: &Path) -> PathBuf {
+    let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut lexical = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                lexical.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => lexical.push(other),
+        }
+    }
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(canonical) = existing.canonicalize() {
+            return rest.iter().rev().fold(canonical, |acc, name| acc.join(name));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return lexical,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normal_paths() {
+        assert_eq!(normal_path("blog//x/./index.html").as_deref(), Some("blog/x/index.html"));
+        assert_eq!(normal_path("/a/"), Some("a".to_owned()));
+        assert_eq!(normal_path("a/../b"), None);
+        assert_eq!(normal_path("//"), None);
+    }
 
     #[test]
     fn private_dirs_are_created_and_links_refused() {

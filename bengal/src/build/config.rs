@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, line_of_offset};
-
-/// The name of the configuration file at a site's root.
-pub const CONFIG_FILE: &str = "bengal.toml";
+use crate::paths::CONFIG_FILE;
 
 /// `bengal.toml` exactly as written.
 #[derive(Debug, Default, Deserialize)]

@@ -14,9 +14,7 @@ use crate::build::config::Config;
 use crate::build::frontmatter::{self, PageDate, PageFront, SectionFront, Terms};
 use crate::error::{Error, Result};
 use crate::paths;
-
-/// The content directory's name, relative to the site root.
-pub const CONTENT_DIR: &str = "content";
+use crate::paths::CONTENT_DIR;
 
 /// A page as read from disk: front matter parsed, body not yet rendered.
 #[derive(Debug, Clone)]
@@ -328,7 +326,7 @@ pub fn dir_url(dir: &str) -> String {
 }
 
 fn relative_slash_path(base: &Path, path: &Path) -> String {
-    crate::build::output::slash_path(path.strip_prefix(base).unwrap_or(path))
+    crate::paths::slash_path(path.strip_prefix(base).unwrap_or(path))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::paths::{normal_path, resolve_path, slash_path};
 
 /// One output file, relative to the output root (e.g. `blog/hello/index.html`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +71,7 @@ pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<Pa
     let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     let output_abs = resolve_path(output);
     if root_abs.starts_with(&output_abs)
-        || output_abs.join(crate::build::config::CONFIG_FILE).exists()
+        || output_abs.join(crate::paths::CONFIG_FILE).exists()
         || ["content", "templates", "static"].iter().any(|dir| output_abs.starts_with(root_abs.join(dir)))
     {
         return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))
@@ -324,56 +325,6 @@ fn remove_empty_parents(output: &Path, path: &str) {
     }
 }
 
-/// `a//b/./c` → `a/b/c`; None for an empty path or one that climbs out (`..`).
-/// Two outputs are the same file exactly when their normal paths are equal.
-pub fn normal_path(path: &str) -> Option<String> {
-    let mut parts = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return None,
-            part => parts.push(part),
-        }
-    }
-    if parts.is_empty() { None } else { Some(parts.join("/")) }
-}
-
-/// A relative path with `/` separators, as URLs and output paths spell it.
-pub fn slash_path(path: &Path) -> String {
-    path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
-}
-
-/// `path` made absolute with every symlink of its existing part resolved and
-/// `.` and `..` folded, without needing the rest to exist yet (an output
-/// directory before the first build).
-pub fn resolve_path(path: &Path) -> PathBuf {
-    let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut lexical = PathBuf::new();
-    for component in joined.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                lexical.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => lexical.push(other),
-        }
-    }
-    let mut existing = lexical.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(canonical) = existing.canonicalize() {
-            return rest.iter().rev().fold(canonical, |acc, name| acc.join(name));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent;
-            }
-            _ => return lexical,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,14 +384,6 @@ mod tests {
         assert!(write_all(dir.path(), &[bytes("a", "1"), bytes("a", "2")]).is_err());
         assert!(write_all(dir.path(), &[bytes("a/b", "1"), bytes("a//./b", "2")]).is_err());
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
-    }
-
-    #[test]
-    fn normal_paths() {
-        assert_eq!(normal_path("blog//x/./index.html").as_deref(), Some("blog/x/index.html"));
-        assert_eq!(normal_path("/a/"), Some("a".to_owned()));
-        assert_eq!(normal_path("a/../b"), None);
-        assert_eq!(normal_path("//"), None);
     }
 
     #[test]

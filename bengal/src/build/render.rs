@@ -17,9 +17,7 @@ use crate::build::output::Artifact;
 use crate::build::site::{Page, Section, Site, page_title};
 use crate::build::templates::{THEME_STATIC, Templates};
 use crate::error::{Error, Result};
-
-/// The site's static directory, copied as it is.
-pub const STATIC_DIR: &str = "static";
+use crate::paths::STATIC_DIR;
 
 /// How many pages the feed and `recent_pages` show.
 const RECENT_PAGES: usize = 10;
@@ -194,7 +192,7 @@ fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
         crate::paths::check_entry(&site, root, &entry)?;
         if entry.file_type().is_file() {
             let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
-            let dest = crate::build::output::slash_path(relative);
+            let dest = crate::paths::slash_path(relative);
             files.push((entry.into_path(), dest));
         }
     }

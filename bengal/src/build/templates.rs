@@ -14,9 +14,7 @@ use crate::build::config::Config;
 use crate::build::frontmatter::PageDate;
 use crate::error::{Error, Result};
 use crate::paths;
-
-/// The site's template directory, relative to its root.
-pub const TEMPLATES_DIR: &str = "templates";
+use crate::paths::TEMPLATES_DIR;
 
 /// Templates of the built-in theme, embedded in the binary.
 const THEME_TEMPLATES: &[(&str, &str)] = &[
@@ -69,7 +67,7 @@ impl Templates {
                     continue;
                 }
                 let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
-                let name = crate::build::output::slash_path(entry.path().strip_prefix(&dir).unwrap_or(entry.path()));
+                let name = crate::paths::slash_path(entry.path().strip_prefix(&dir).unwrap_or(entry.path()));
                 let text = std::fs::read_to_string(entry.path()).map_err(|err| Error::io(&relative, "read it", err))?;
                 // Parse alone first, so a syntax error names its own file and line.
                 tera::Template::new(&name, None, &text).map_err(|err| template_error(&relative, &err))?;

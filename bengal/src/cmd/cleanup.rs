@@ -1,7 +1,8 @@
 //! `bengal cleanup`: shows what was found, asks before stopping each server
 //! (`--force` for scripts), and exits 0 only when nothing is left running.
 
-use bengal::servers::{self, Candidate, LOCK_FILE, Scope, Stopped};
+use bengal::paths::LOCK_FILE;
+use bengal::servers::{self, Candidate, Scope, Stopped};
 use bengal::{Error, Result};
 
 use crate::cli::CleanupArgs;

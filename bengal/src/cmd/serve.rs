@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bengal::lifecycle::{self, Lifecycle, Shutdown, signals};
+use bengal::paths::{LOCK_FILE, PID_FILE};
 use bengal::serve::ports::Host;
 use bengal::serve::{self as devserver, Context, ServeOptions, ServerEvent};
-use bengal::servers::{self, Found, LOCK_FILE, PID_FILE, PortUser, Process, ServerInfo, ServerLock};
+use bengal::servers::{self, Found, PortUser, Process, ServerInfo, ServerLock};
 use bengal::{Error, Result};
 use tokio_util::sync::CancellationToken;
 

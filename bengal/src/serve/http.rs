@@ -164,7 +164,7 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
             let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
             // Built from the checked path, so `//evil.example` cannot become
             // a redirect to another host.
-            let path = crate::build::output::slash_path(&relative);
+            let path = crate::paths::slash_path(&relative);
             let location = format!("/{}/{query}", percent_encoding::utf8_percent_encode(&path, PATH_ENCODE));
             return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response();
         }

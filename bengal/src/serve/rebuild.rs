@@ -12,14 +12,13 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::build::config::CONFIG_FILE;
-use crate::build::content::{self, CONTENT_DIR};
-use crate::build::output::{self, Artifact, OutputDir, WriteReport};
-use crate::build::render::{self, Job, STATIC_DIR, section_paginate_by};
+use crate::build::content;
+use crate::build::output::{Artifact, OutputDir, WriteReport};
+use crate::build::render::{self, Job, section_paginate_by};
 use crate::build::site::{BuildOptions, Page, Site};
-use crate::build::templates::{TEMPLATES_DIR, Templates};
+use crate::build::templates::Templates;
 use crate::error::Result;
-use crate::paths;
+use crate::paths::{self, CONFIG_FILE, CONTENT_DIR, STATIC_DIR, TEMPLATES_DIR};
 use crate::serve::watch::Batch;
 
 /// The last good build, kept to rebuild from.
@@ -105,7 +104,7 @@ impl Rebuilder {
             let shown = source.strip_prefix(&self.options.root).unwrap_or(source);
             paths::check_source(&self.options.root, source, shown)?;
             let relative = source.strip_prefix(self.options.root.join(STATIC_DIR)).unwrap_or(source);
-            let dest = output::slash_path(relative);
+            let dest = paths::slash_path(relative);
             jobs.push(Job::Copy { source: source.clone(), dest });
         }
         let mut seen = HashSet::new();
@@ -136,7 +135,7 @@ fn classify(root: &Path, batch: &Batch) -> Plan {
             Some(CONFIG_FILE) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
                 let name = relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative);
-                plan.templates.insert(output::slash_path(name));
+                plan.templates.insert(paths::slash_path(name));
             }
             Some(TEMPLATES_DIR) => plan.everything = true,
             Some(STATIC_DIR) if exists => {

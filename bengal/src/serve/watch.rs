@@ -21,8 +21,7 @@ use crate::error::Error;
 pub const DEBOUNCE: Duration = Duration::from_millis(30);
 /// The site's input folders, watched recursively; the root itself is watched
 /// for its own files (`bengal.toml`) only.
-const INPUT_DIRS: [&str; 3] =
-    [crate::build::content::CONTENT_DIR, crate::build::templates::TEMPLATES_DIR, crate::build::render::STATIC_DIR];
+const INPUT_DIRS: [&str; 3] = [crate::paths::CONTENT_DIR, crate::paths::TEMPLATES_DIR, crate::paths::STATIC_DIR];
 
 /// A batch is sent at the latest this long after its first event, so a never-ending stream of events still rebuilds.
 pub const MAX_BATCH_DELAY: Duration = Duration::from_millis(500);
@@ -93,7 +92,7 @@ impl Watcher {
     /// Starts watching `root` recursively. Errors (e.g. inotify limit) become a crate Error with a hint.
     pub fn start(root: &Path, output: &Path) -> Result<Watcher, Error> {
         let root = root.canonicalize().map_err(|err| Error::io(root, "watch the site", err))?;
-        let output = crate::build::output::resolve_path(output);
+        let output = crate::paths::resolve_path(output);
         let (sender, events) = mpsc::unbounded_channel();
         // Sending fails only once the receiver is dropped, i.e. while this
         // watcher is shutting down, when the event is of no use anyway.

@@ -63,7 +63,7 @@ pub fn find(scope: &Scope) -> Result<Findings> {
     let mut findings = Findings::default();
     let site = std::fs::canonicalize(&scope.root).unwrap_or_else(|_| scope.root.clone());
     match pidfile::inspect(&scope.root)? {
-        Found::Stale(_) => findings.stale_pid_file = Some(scope.root.join(pidfile::PID_FILE)),
+        Found::Stale(_) => findings.stale_pid_file = Some(scope.root.join(crate::paths::PID_FILE)),
         Found::Live(info) => {
             if let Some(process) = Process::identified(info.pid, info.start_time) {
                 findings.servers.push(Candidate { process, ports: info.ports, site: Some(site.clone()) });

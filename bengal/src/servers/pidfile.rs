@@ -18,13 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::procfs::Process;
 use crate::error::{Error, Result};
-use crate::paths;
-
-/// The pid file, relative to the site root.
-pub const PID_FILE: &str = ".bengal/server.pid";
-
-/// The lock that makes one server per site, relative to the site root.
-pub const LOCK_FILE: &str = ".bengal/server.lock";
+use crate::paths::{self, LOCK_FILE, PID_FILE};
 
 /// How long a lock that looks held is tried again before it counts as held.
 const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(50);
