@@ -24,4 +24,90 @@ pub mod scaffold;
 pub mod site;
 pub mod templates;
 
-pub use site::{BuildOptions, BuildSummary, Site};
+pub use site::Site;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use output::{Artifact, OutputDir, WriteReport};
+use templates::Templates;
+
+/// What a build is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The site root (where `bengal.toml` is).
+    pub root: PathBuf,
+    /// Include pages marked `draft = true`.
+    pub drafts: bool,
+    /// Write here instead of the configured `output_dir`.
+    pub output: Option<PathBuf>,
+    /// Use this instead of the configured `base_url` (the dev server's own URL).
+    pub base_url: Option<String>,
+}
+
+/// What a finished build produced, for the one-line summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSummary {
+    /// Pages rendered (not counting list, taxonomy and alias pages).
+    pub pages: usize,
+    /// Sections rendered.
+    pub sections: usize,
+    /// Files copied: `static/`, co-located and loose assets.
+    pub assets: usize,
+    /// Where the output went.
+    pub output: PathBuf,
+    /// Wall time of the whole build.
+    pub elapsed: Duration,
+    /// Which files changed.
+    pub report: WriteReport,
+    /// Wall time of each stage, in order, for `--verbose`.
+    pub stages: Vec<(&'static str, Duration)>,
+}
+
+/// A finished full build: what was built, kept by the dev server to rebuild
+/// from, and what to report.
+pub struct Built {
+    /// The site as built.
+    pub site: Site,
+    /// The templates it was rendered with.
+    pub templates: Templates,
+    /// The output directory and its record of what Bengal wrote.
+    pub output: OutputDir,
+    /// What to report.
+    pub summary: BuildSummary,
+}
+
+/// The build sequence, the one place its stages are put in order: load the
+/// site (reusing `previous`'s Markdown where a body is unchanged), load the
+/// templates, check the output directory, render in memory, write what
+/// changed. A failed build leaves the previous output untouched.
+///
+/// `progress` is told `(done, total)` as output files are rendered.
+pub fn run(options: &BuildOptions, previous: Option<&Site>, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Built> {
+    let started = Instant::now();
+    let mut stages = Vec::new();
+    let mut lap = Instant::now();
+    let mut stage = |name: &'static str| stages.push((name, std::mem::replace(&mut lap, Instant::now()).elapsed()));
+    let site = Site::load_reusing(options, previous)?;
+    stage("load content and render markdown");
+    let templates = Templates::load(&options.root, &site.config)?;
+    let output = site.output_dir(options.output.as_deref());
+    let output = output::check_output_dir(&options.root, &output, options.output.is_some())?;
+    stage("load templates");
+    let artifacts = render::render_site(&site, &templates, progress)?;
+    stage("render templates");
+    let mut output_dir = OutputDir::open(&output);
+    let report = output_dir.write_all(&artifacts)?;
+    stage("write changed files");
+    let summary = BuildSummary {
+        pages: site.pages.len(),
+        sections: site.sections.len(),
+        assets: artifacts.iter().filter(|a| matches!(a, Artifact::Copy { .. })).count(),
+        report,
+        output,
+        elapsed: started.elapsed(),
+        stages,
+    };
+    Ok(Built { site, templates, output: output_dir, summary })
+}

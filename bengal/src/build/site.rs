@@ -1,56 +1,20 @@
 //! The site as data: content rendered to HTML and assembled into sections,
-//! taxonomies and pagination, ready for templates. [`Site::build`] runs the
-//! whole pipeline and writes the output.
+//! taxonomies and pagination, ready for templates.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::build::BuildOptions;
 use crate::build::config::Config;
 use crate::build::content::{self, Content, LooseAsset, SourcePage, SourceSection};
 use crate::build::highlight::Highlighter;
 use crate::build::markdown::{Rendered, Renderer};
-use crate::build::output;
-use crate::build::render;
-use crate::build::templates::Templates;
 use crate::error::{Error, Result};
-
-/// What a build is asked to do.
-#[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    /// The site root (where `bengal.toml` is).
-    pub root: PathBuf,
-    /// Include pages marked `draft = true`.
-    pub drafts: bool,
-    /// Write here instead of the configured `output_dir`.
-    pub output: Option<PathBuf>,
-    /// Use this instead of the configured `base_url` (the dev server's own URL).
-    pub base_url: Option<String>,
-}
-
-/// What a finished build produced, for the one-line summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildSummary {
-    /// Pages rendered (not counting list, taxonomy and alias pages).
-    pub pages: usize,
-    /// Sections rendered.
-    pub sections: usize,
-    /// Files copied: `static/`, co-located and loose assets.
-    pub assets: usize,
-    /// Where the output went.
-    pub output: PathBuf,
-    /// Wall time of the whole build.
-    pub elapsed: Duration,
-    /// Which files changed.
-    pub report: output::WriteReport,
-    /// Wall time of each stage, in order, for `--verbose`.
-    pub stages: Vec<(&'static str, Duration)>,
-}
 
 /// A page with its body rendered.
 #[derive(Debug, Clone)]
@@ -234,37 +198,6 @@ impl Site {
     /// Every content path (`blog/hello.md`, `blog/_index.md`) with its URL path.
     pub fn links(&self) -> HashMap<String, String> {
         link_map(self.pages.iter().map(|p| &p.source), self.sections.iter().map(|s| &s.source))
-    }
-
-    /// Runs the whole pipeline: load, render, write what changed.
-    ///
-    /// `progress` is told `(done, total)` as output files are rendered. A failed
-    /// build leaves the previous output untouched.
-    pub fn build(options: &BuildOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<BuildSummary> {
-        let started = Instant::now();
-        let mut stages = Vec::new();
-        let mut lap = Instant::now();
-        let mut stage = |name: &'static str| stages.push((name, std::mem::replace(&mut lap, Instant::now()).elapsed()));
-        let site = Site::load(options)?;
-        stage("load content and render markdown");
-        let templates = Templates::load(&options.root, &site.config)?;
-        let output = site.output_dir(options.output.as_deref());
-        let output = output::check_output_dir(&options.root, &output, options.output.is_some())?;
-        stage("load templates");
-        let artifacts = render::render_site(&site, &templates, progress)?;
-        stage("render templates");
-        let report = output::OutputDir::open(&output).write_all(&artifacts)?;
-        stage("write changed files");
-        let assets = artifacts.iter().filter(|a| matches!(a, output::Artifact::Copy { .. })).count();
-        Ok(BuildSummary {
-            pages: site.pages.len(),
-            sections: site.sections.len(),
-            assets,
-            report,
-            output,
-            elapsed: started.elapsed(),
-            stages,
-        })
     }
 
     /// The output directory: `override_dir` or the configured one, relative to the root.

@@ -1,5 +1,5 @@
 use bengal::Result;
-use bengal::build::{BuildOptions, Site};
+use bengal::build::{self, BuildOptions};
 
 use crate::cli::BuildArgs;
 use crate::ui::Ui;
@@ -8,9 +8,9 @@ pub fn run(args: &BuildArgs, ui: &Ui) -> Result<()> {
     let options =
         BuildOptions { root: args.root.clone(), drafts: args.drafts, output: args.output.clone(), base_url: None };
     let progress = ui.progress("Building");
-    let summary = Site::build(&options, &|done, total| progress.update(done, total));
+    let built = build::run(&options, None, &|done, total| progress.update(done, total));
     progress.finish();
-    let summary = summary?;
+    let summary = built?.summary;
     ui.success(&format!(
         "Built {} {}, {} {}, {} {} in {} ms → {}",
         summary.pages,

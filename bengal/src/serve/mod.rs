@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::build::output::{OutputDir, WriteReport};
-use crate::build::site::BuildOptions;
+use crate::build::BuildOptions;
+use crate::build::output::WriteReport;
 use crate::error::{Error, Result};
 use crate::lifecycle::{Lifecycle, Shutdown, Trigger, failpoint, failpoint_set};
 use crate::paths::{self, PID_FILE, SERVE_DIR};
@@ -171,7 +171,7 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     // between the build and the banner.
     let watcher = Watcher::start(&options.root, &output)?;
     failpoint("after_watcher")?;
-    let mut rebuilder = Rebuilder::new(build, OutputDir::open(&output));
+    let mut rebuilder = Rebuilder::new(build);
     let started = Instant::now();
     let (returned, first) = run_blocking(move || {
         let result = rebuilder.full();

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use crate::build::content;
 use crate::build::output::{Artifact, OutputDir, WriteReport};
 use crate::build::render::{self, Job, section_paginate_by};
-use crate::build::site::{BuildOptions, Page, Site};
+use crate::build::site::{Page, Site};
 use crate::build::templates::Templates;
+use crate::build::{self, BuildOptions};
 use crate::error::Result;
 use crate::paths::{self, CONFIG_FILE, CONTENT_DIR, STATIC_DIR, TEMPLATES_DIR};
 use crate::serve::watch::Batch;
@@ -25,12 +26,12 @@ use crate::serve::watch::Batch;
 struct Built {
     site: Site,
     templates: Templates,
+    output: OutputDir,
 }
 
 /// Rebuilds one site into one output directory.
 pub struct Rebuilder {
     options: BuildOptions,
-    output: OutputDir,
     last: Option<Built>,
     /// Wall time of each step of the last rebuild, for `--verbose`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
@@ -47,8 +48,8 @@ struct Plan {
 
 impl Rebuilder {
     /// A rebuilder that has built nothing yet.
-    pub fn new(options: BuildOptions, output: OutputDir) -> Self {
-        Rebuilder { options, output, last: None, timings: Vec::new() }
+    pub fn new(options: BuildOptions) -> Self {
+        Rebuilder { options, last: None, timings: Vec::new() }
     }
 
     /// Whether a build has succeeded yet.
@@ -58,12 +59,9 @@ impl Rebuilder {
 
     /// Builds everything; on error the last good build stays in place.
     pub fn full(&mut self) -> Result<WriteReport> {
-        let site = Site::load_reusing(&self.options, self.last.as_ref().map(|b| &b.site))?;
-        let templates = Templates::load(&self.options.root, &site.config)?;
-        let artifacts = render::render_site(&site, &templates, &|_, _| {})?;
-        let report = self.output.write_all(&artifacts)?;
-        self.last = Some(Built { site, templates });
-        Ok(report)
+        let built = build::run(&self.options, self.last.as_ref().map(|b| &b.site), &|_, _| {})?;
+        self.last = Some(Built { site: built.site, templates: built.templates, output: built.output });
+        Ok(built.summary.report)
     }
 
     /// Rebuilds what `batch` can have changed.
@@ -112,7 +110,7 @@ impl Rebuilder {
         step(&mut self.timings, "read changes");
         let artifacts: Vec<Artifact> = render::render_jobs(&last.site, &last.templates, &jobs, &|_, _| {})?;
         step(&mut self.timings, "render");
-        let report = self.output.write_changed(&artifacts);
+        let report = last.output.write_changed(&artifacts);
         step(&mut self.timings, "write");
         report
     }
@@ -288,7 +286,7 @@ mod tests {
         let output = dir.path().join(".bengal/serve");
         let options =
             BuildOptions { root: dir.path().to_path_buf(), output: Some(output.clone()), ..Default::default() };
-        let mut rebuilder = Rebuilder::new(options, OutputDir::open(&output));
+        let mut rebuilder = Rebuilder::new(options);
         rebuilder.full().unwrap();
         (dir, rebuilder)
     }
