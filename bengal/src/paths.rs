@@ -90,7 +90,6 @@ pub fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<Option<Vec<
     use std::io::Read;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
-    #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK);

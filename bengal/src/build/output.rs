@@ -397,7 +397,6 @@ mod tests {
         assert!(check_output_dir(dir.path(), &dir.path().join("../elsewhere"), false).is_err());
     }
 
-    #[cfg(unix)]
     #[test]
     fn refuses_the_site_through_a_symlink() {
         let dir = tempfile::tempdir().unwrap();

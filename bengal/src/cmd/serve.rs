@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bengal::lifecycle::{self, Lifecycle, Shutdown, signals};
+use bengal::lifecycle::{self, Exit, Lifecycle, Shutdown, signals};
 use bengal::paths::{LOCK_FILE, PID_FILE};
 use bengal::serve::ports::Host;
 use bengal::serve::{self as devserver, Context, ServeOptions, ServerEvent};
@@ -16,7 +16,7 @@ use bengal::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
-use crate::ui::{FLUSH_WAIT, Ui, output};
+use crate::ui::Ui;
 
 /// The port Vite made familiar.
 const DEFAULT_PORT: u16 = 5173;
@@ -32,7 +32,7 @@ enum Ended {
     Failed(Error),
 }
 
-pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
+pub fn run(args: &ServeArgs, ui: &Ui) -> Result<Exit> {
     let host = Host::parse(&args.host)?;
     if !host.is_loopback() {
         ui.warning(&format!("listening on {}: anyone who can reach this machine can see the site", args.host));
@@ -72,7 +72,7 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
         let signals = signals::Signals::new(!nohup)
             .map_err(|err| Error::new(format!("could not install signal handlers: {err}")))?;
         let second = *ui;
-        tokio::spawn(signals::listen(signals, trigger.clone(), lifecycle.clone(), move || {
+        tokio::spawn(signals::listen(signals.into_stream(), lifecycle.clone(), trigger.clone(), move || {
             second.info_line("Forcing shutdown");
         }));
         if watch_parent {
@@ -112,14 +112,10 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<()> {
     match ended {
         Ended::Stopped(reason) => {
             ui.info_line("Server stopped");
-            output::flush(FLUSH_WAIT);
-            reason.exit()
+            Ok(reason.exit())
         }
         // Already printed and released: exit 1 without a second message.
-        Ended::Failed(_) => {
-            output::flush(FLUSH_WAIT);
-            std::process::exit(1)
-        }
+        Ended::Failed(_) => Ok(Exit::Code(1)),
     }
 }
 

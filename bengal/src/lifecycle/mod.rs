@@ -6,9 +6,12 @@
 //! ([`Lifecycle`]), and the process then ends the way the reason says
 //! ([`Shutdown::exit`]) so that shells and supervisors see what happened.
 //!
-//! States: `Starting` (resources registered as acquired; a failure releases
-//! what exists and exits 1) → `Serving` → `Stopping` (first trigger; a second
-//! signal forces) → `Stopped` (every step logged, exit by the reason).
+//! Phases ([`Phase`]): `Starting` (resources registered as acquired; a
+//! failure releases what exists and exits 1) → `Serving` → `Stopping` (first
+//! reason; a second signal forces) → `Stopped` (every step logged; `main`
+//! ends the process as [`Exit`] says).
+//!
+//! Imports [`crate::servers`] for pidfds; never `build` or `serve`.
 
 mod parent;
 mod resources;
@@ -48,16 +51,41 @@ impl fmt::Display for Shutdown {
 }
 
 impl Shutdown {
-    /// Ends the process the way `self` says, after the cleanup: a signal
-    /// stop dies of that same signal (the shell sees 130, 143, 129, 131),
-    /// a parent's death exits 0, a failure exits 1.
-    pub fn exit(&self) -> ! {
+    /// How the process ends after the cleanup: a signal stop dies of that
+    /// same signal (the shell sees 130, 143, 129, 131), a parent's death
+    /// exits 0, a failure exits 1.
+    pub fn exit(&self) -> Exit {
         match self {
-            Shutdown::Signal(signal) => signal.die_by(),
-            Shutdown::ParentDied => std::process::exit(0),
-            Shutdown::Fatal(_) | Shutdown::Panic(_) => std::process::exit(1),
+            Shutdown::Signal(signal) => Exit::Signal(*signal),
+            Shutdown::ParentDied => Exit::Code(0),
+            Shutdown::Fatal(_) | Shutdown::Panic(_) => Exit::Code(1),
         }
     }
+}
+
+/// How the process is to end: decided by a command, acted on by `main` alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Exit with this status.
+    Code(u8),
+    /// Die by this signal with its default action.
+    Signal(SignalKind),
+}
+
+/// Where a server stands. Signals escalate by it ([`signals::escalate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Acquiring its resources.
+    Starting,
+    /// Listening and rebuilding.
+    Serving,
+    /// Releasing its resources; `forced` once the graceful steps are cut short.
+    Stopping {
+        /// A second signal came.
+        forced: bool,
+    },
+    /// Everything released.
+    Stopped,
 }
 
 /// Sends shutdown reasons; cheap to clone into every task.

@@ -1,5 +1,5 @@
 //! The resource manager: every resource is registered as it is acquired and
-//! released once, whatever triggered the release, in three phases:
+//! released once, whatever triggered the release, in three stages:
 //!
 //! 1. **first** ([`Lifecycle::register_first`]): what must end at once, in
 //!    reverse order: listening sockets stop accepting, so the port is free
@@ -11,7 +11,7 @@
 //! 3. **last** ([`Lifecycle::register_always`]): the pid file, in reverse order.
 //!
 //! Each step is isolated in its own task: a step that fails, panics or hangs
-//! is logged and the others still run. After [`Lifecycle::force`] (a second
+//! is logged and the others still run. Once forced (a second
 //! Ctrl+C) the graceful steps are cut short; the first and last ones still
 //! run. Drop guards of the resources themselves back this up for early
 //! returns and panics.
@@ -24,12 +24,15 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::Phase;
+use super::signals::{self, Escalation, SignalKind};
+
 /// What releasing one resource does.
 pub type Release = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send>;
 
-/// When a step is released, and whether forcing skips it.
+/// When a step is released, and whether forcing cuts it short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+enum Stage {
     First,
     Graceful,
     Last,
@@ -39,7 +42,7 @@ struct Step {
     /// Past tense, as logged: `stopped watcher`.
     label: String,
     timeout: Duration,
-    phase: Phase,
+    stage: Stage,
     release: Release,
 }
 
@@ -70,12 +73,25 @@ impl std::fmt::Display for StepOutcome {
 /// How long a first or last step may take: they must be quick.
 const QUICK_STEP: Duration = Duration::from_secs(1);
 
-/// Owns the release of everything a server acquired.
-#[derive(Default)]
+/// Owns the release of everything a server acquired, and its [`Phase`].
 pub struct Lifecycle {
     steps: Mutex<Vec<Step>>,
+    phase: Mutex<Phase>,
+    /// Only the first release does anything.
     released: AtomicBool,
+    /// Cancelled when forced, so that graceful steps in flight are cut short.
     forced: CancellationToken,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            steps: Mutex::default(),
+            phase: Mutex::new(Phase::Starting),
+            released: AtomicBool::new(false),
+            forced: CancellationToken::new(),
+        }
+    }
 }
 
 impl Lifecycle {
@@ -86,7 +102,7 @@ impl Lifecycle {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.push(label.into(), QUICK_STEP, Phase::First, Box::new(move || Box::pin(release())));
+        self.push(label.into(), QUICK_STEP, Stage::First, Box::new(move || Box::pin(release())));
     }
 
     /// Registers a resource whose release may wait (a server draining, a
@@ -97,7 +113,7 @@ impl Lifecycle {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.push(label.into(), timeout, Phase::Graceful, Box::new(move || Box::pin(release())));
+        self.push(label.into(), timeout, Stage::Graceful, Box::new(move || Box::pin(release())));
     }
 
     /// Registers a resource released after all others, even when forced (it
@@ -106,41 +122,77 @@ impl Lifecycle {
     where
         F: FnOnce() -> Result<(), String> + Send + 'static,
     {
-        self.push(label.into(), QUICK_STEP, Phase::Last, Box::new(move || Box::pin(async move { release() })));
+        self.push(label.into(), QUICK_STEP, Stage::Last, Box::new(move || Box::pin(async move { release() })));
     }
 
-    fn push(&self, label: String, timeout: Duration, phase: Phase, release: Release) {
+    fn push(&self, label: String, timeout: Duration, stage: Stage, release: Release) {
         if let Ok(mut steps) = self.steps.lock() {
-            steps.push(Step { label, timeout, phase, release });
+            steps.push(Step { label, timeout, stage, release });
         }
     }
 
-    /// Cuts the graceful steps short.
-    pub fn force(&self) {
-        self.forced.cancel();
+    /// Where the server stands.
+    pub fn phase(&self) -> Phase {
+        self.phase.lock().map(|phase| *phase).unwrap_or(Phase::Stopped)
     }
 
-    /// Whether the release has begun.
-    pub fn is_releasing(&self) -> bool {
-        self.released.load(Ordering::SeqCst)
+    fn set_phase(&self, next: Phase) {
+        if let Ok(mut phase) = self.phase.lock() {
+            *phase = next;
+        }
     }
 
-    /// Whether [`Lifecycle::force`] was called.
+    /// The server is up: `Starting` → `Serving` (any later phase stays).
+    pub fn set_serving(&self) {
+        if let Ok(mut phase) = self.phase.lock()
+            && *phase == Phase::Starting
+        {
+            *phase = Phase::Serving;
+        }
+    }
+
+    /// A stop has begun, whatever its reason (a signal escalates from here).
+    pub fn begin_stopping(&self) {
+        if let Ok(mut phase) = self.phase.lock()
+            && matches!(*phase, Phase::Starting | Phase::Serving)
+        {
+            *phase = Phase::Stopping { forced: false };
+        }
+    }
+
+    /// Moves the phase as `signal` asks ([`signals::escalate`]) and says what to do.
+    pub fn on_signal(&self, signal: SignalKind) -> Escalation {
+        let escalation = match self.phase.lock() {
+            Ok(mut phase) => {
+                let (next, escalation) = signals::escalate(*phase, signal);
+                *phase = next;
+                escalation
+            }
+            Err(_) => Escalation::Nothing,
+        };
+        if escalation == Escalation::Force {
+            self.forced.cancel();
+        }
+        escalation
+    }
+
+    /// Whether the graceful steps were cut short.
     pub fn is_forced(&self) -> bool {
         self.forced.is_cancelled()
     }
 
-    /// Releases everything, phase by phase, calling `log` with each outcome
-    /// (last acquired first within a phase). Only the first call does anything.
+    /// Releases everything, stage by stage, calling `log` with each outcome
+    /// (last acquired first within a stage). Only the first call does anything.
     pub async fn release_all(&self, log: &(dyn Fn(&StepOutcome) + Sync)) -> Vec<StepOutcome> {
         if self.released.swap(true, Ordering::SeqCst) {
             return Vec::new();
         }
+        self.begin_stopping();
         let mut steps = self.steps.lock().map(|mut steps| std::mem::take(&mut *steps)).unwrap_or_default();
         steps.reverse();
         let mut outcomes = Vec::with_capacity(steps.len());
-        let (first, rest): (Vec<Step>, Vec<Step>) = steps.into_iter().partition(|s| s.phase == Phase::First);
-        let (graceful, last): (Vec<Step>, Vec<Step>) = rest.into_iter().partition(|s| s.phase == Phase::Graceful);
+        let (first, rest): (Vec<Step>, Vec<Step>) = steps.into_iter().partition(|s| s.stage == Stage::First);
+        let (graceful, last): (Vec<Step>, Vec<Step>) = rest.into_iter().partition(|s| s.stage == Stage::Graceful);
         for step in first {
             let outcome = self.run(step).await;
             log(&outcome);
@@ -157,12 +209,13 @@ impl Lifecycle {
             log(&outcome);
             outcomes.push(outcome);
         }
+        self.set_phase(Phase::Stopped);
         outcomes
     }
 
     async fn run(&self, step: Step) -> StepOutcome {
-        let Step { label, timeout, phase, release } = step;
-        let graceful = phase == Phase::Graceful;
+        let Step { label, timeout, stage, release } = step;
+        let graceful = stage == Stage::Graceful;
         if graceful && self.is_forced() {
             return StepOutcome::Skipped(label);
         }
@@ -248,7 +301,7 @@ mod tests {
         lifecycle.register("later", Duration::from_secs(60), std::future::pending);
         let forcer = lifecycle.clone();
         lifecycle.register("drains", Duration::from_secs(60), move || async move {
-            forcer.force();
+            let _ = forcer.on_signal(SignalKind::Interrupt);
             std::future::pending().await
         });
         lifecycle.register_first("stopped accepting", || async { Ok(()) });

@@ -1,9 +1,11 @@
-//! Signals as a small enum, and the one task that turns them into shutdown
-//! reasons: the first signal asks for a graceful stop, any later one forces it.
+//! Signals as a small enum, their escalation as a typed state machine
+//! ([`escalate`]), and the one task that feeds the signals through it.
 
 use std::sync::Arc;
 
-use super::{Lifecycle, Shutdown, Trigger};
+use futures_util::{Stream, StreamExt};
+
+use super::{Lifecycle, Phase, Shutdown, Trigger};
 
 /// The signals that stop a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +31,8 @@ impl SignalKind {
         }
     }
 
-    #[cfg(unix)]
-    fn number(self) -> nix::sys::signal::Signal {
+    /// The signal's number.
+    pub fn number(self) -> nix::sys::signal::Signal {
         use nix::sys::signal::Signal;
         match self {
             SignalKind::Interrupt => Signal::SIGINT,
@@ -39,70 +41,72 @@ impl SignalKind {
             SignalKind::Quit => Signal::SIGQUIT,
         }
     }
-
-    /// Ends the process by this signal with its default action, so the
-    /// parent sees "killed by SIGTERM" (status 143 in a shell), not an exit
-    /// code. SIGQUIT's core dump is turned off first: the stop was asked for.
-    pub fn die_by(self) -> ! {
-        #[cfg(unix)]
-        {
-            use nix::sys::signal::{SigHandler, raise, signal};
-            if self == SignalKind::Quit {
-                let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
-            }
-            // SAFETY: restoring the default disposition installs no Rust code as a handler.
-            let _ = unsafe { signal(self.number(), SigHandler::SigDfl) };
-            let _ = raise(self.number());
-            std::process::exit(128 + self.number() as i32)
-        }
-        #[cfg(not(unix))]
-        std::process::exit(1)
-    }
 }
 
 /// Whether SIGHUP was ignored when the process started (`nohup`): then the
 /// user asked the server to outlive its terminal, and it will.
 pub fn hangup_ignored_at_start() -> bool {
-    #[cfg(unix)]
-    {
-        use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-        let probe = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
-        // SAFETY: installs SIG_IGN only long enough to read the previous
-        // disposition, then puts that one back; no handler code is involved.
-        unsafe {
-            match sigaction(Signal::SIGHUP, &probe) {
-                Ok(previous) => {
-                    let _ = sigaction(Signal::SIGHUP, &previous);
-                    matches!(previous.handler(), SigHandler::SigIgn)
-                }
-                Err(_) => false,
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let probe = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installs SIG_IGN only long enough to read the previous
+    // disposition, then puts that one back; no handler code is involved.
+    unsafe {
+        match sigaction(Signal::SIGHUP, &probe) {
+            Ok(previous) => {
+                let _ = sigaction(Signal::SIGHUP, &previous);
+                matches!(previous.handler(), SigHandler::SigIgn)
             }
+            Err(_) => false,
         }
     }
-    #[cfg(not(unix))]
-    false
 }
 
-/// Listens for stop signals until the process ends: the first fires
-/// `trigger`, the next ones (any of them) force the shutdown.
-pub async fn listen(mut signals: Signals, trigger: Trigger, lifecycle: Arc<Lifecycle>, on_second: impl Fn()) {
-    let mut first = true;
-    while let Some(kind) = signals.next().await {
-        // A stop already under way (parent died, a panic) is forced by the
-        // first signal: the user is waiting on it.
-        if first && !lifecycle.is_releasing() {
-            first = false;
-            trigger.fire(Shutdown::Signal(kind));
-        } else {
-            lifecycle.force();
-            on_second();
+/// What one signal asks for.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Escalation {
+    /// Stop gracefully, for this reason.
+    Stop(Shutdown),
+    /// Cut the stop under way short.
+    Force,
+    /// Nothing more can be done.
+    Nothing,
+}
+
+/// The escalation of signals, by the phase one arrives in: the first asks
+/// for a graceful stop, the next forces it; one that arrives while a stop
+/// begun by something else (the parent's death, a panic) is under way forces
+/// it at once, since the user is waiting on it. Returns the next phase too.
+pub fn escalate(phase: Phase, signal: SignalKind) -> (Phase, Escalation) {
+    match phase {
+        Phase::Starting | Phase::Serving => {
+            (Phase::Stopping { forced: false }, Escalation::Stop(Shutdown::Signal(signal)))
+        }
+        Phase::Stopping { forced: false } => (Phase::Stopping { forced: true }, Escalation::Force),
+        Phase::Stopping { forced: true } | Phase::Stopped => (phase, Escalation::Nothing),
+    }
+}
+
+/// Feeds stop signals from `signals` through [`escalate`] until the stream
+/// ends: a stop fires `trigger`, a forced one also calls `on_force`.
+pub async fn listen(
+    signals: impl Stream<Item = SignalKind>,
+    lifecycle: Arc<Lifecycle>,
+    trigger: Trigger,
+    on_force: impl Fn(),
+) {
+    let mut signals = std::pin::pin!(signals);
+    while let Some(signal) = signals.next().await {
+        match lifecycle.on_signal(signal) {
+            Escalation::Stop(reason) => trigger.fire(reason),
+            Escalation::Force => on_force(),
+            Escalation::Nothing => {}
         }
     }
 }
 
 /// The signal streams, made once and before anything is acquired: a signal
 /// that arrived while no handler exists would take its default action.
-#[cfg(unix)]
 pub struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
@@ -110,7 +114,6 @@ pub struct Signals {
     hangup: Option<tokio::signal::unix::Signal>,
 }
 
-#[cfg(unix)]
 impl Signals {
     /// Installs the handlers; SIGHUP's only when `watch_hangup` (not under `nohup`).
     pub fn new(watch_hangup: bool) -> std::io::Result<Signals> {
@@ -120,6 +123,14 @@ impl Signals {
             terminate: signal(Kind::terminate())?,
             quit: signal(Kind::quit())?,
             hangup: if watch_hangup { Some(signal(Kind::hangup())?) } else { None },
+        })
+    }
+
+    /// The signals as they arrive.
+    pub fn into_stream(self) -> impl Stream<Item = SignalKind> {
+        futures_util::stream::unfold(self, |mut signals| async move {
+            let next = signals.next().await?;
+            Some((next, signals))
         })
     }
 
@@ -140,18 +151,64 @@ impl Signals {
     }
 }
 
-/// Ctrl+C only, where there are no Unix signals.
-#[cfg(not(unix))]
-pub struct Signals;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::channel;
 
-#[cfg(not(unix))]
-impl Signals {
-    /// Nothing to install ahead of time.
-    pub fn new(_watch_hangup: bool) -> std::io::Result<Signals> {
-        Ok(Signals)
+    #[test]
+    fn signals_escalate_by_phase() {
+        let term = SignalKind::Terminate;
+        let stopping = Phase::Stopping { forced: false };
+        let forced = Phase::Stopping { forced: true };
+        assert_eq!(escalate(Phase::Starting, term), (stopping, Escalation::Stop(Shutdown::Signal(term))));
+        assert_eq!(escalate(Phase::Serving, term), (stopping, Escalation::Stop(Shutdown::Signal(term))));
+        assert_eq!(escalate(stopping, SignalKind::Interrupt), (forced, Escalation::Force));
+        assert_eq!(escalate(forced, term), (forced, Escalation::Nothing));
+        assert_eq!(escalate(Phase::Stopped, term), (Phase::Stopped, Escalation::Nothing));
     }
 
-    async fn next(&mut self) -> Option<SignalKind> {
-        tokio::signal::ctrl_c().await.ok().map(|()| SignalKind::Interrupt)
+    /// Feeds `signals` to [`listen`]; returns the reasons fired and how many
+    /// times it forced.
+    async fn feed(lifecycle: Arc<Lifecycle>, signals: Vec<SignalKind>) -> (Vec<Shutdown>, usize) {
+        let (trigger, mut reasons) = channel();
+        let forced = std::sync::atomic::AtomicUsize::new(0);
+        listen(futures_util::stream::iter(signals), lifecycle, trigger, || {
+            forced.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .await;
+        let mut fired = Vec::new();
+        while let Ok(reason) = reasons.try_recv() {
+            fired.push(reason);
+        }
+        (fired, forced.into_inner())
+    }
+
+    #[tokio::test]
+    async fn first_stops_second_forces_the_rest_do_nothing() {
+        let lifecycle = Arc::new(Lifecycle::default());
+        lifecycle.set_serving();
+        let signals = vec![SignalKind::Interrupt, SignalKind::Interrupt, SignalKind::Terminate];
+        let (fired, forced) = feed(lifecycle.clone(), signals).await;
+        assert_eq!(fired, [Shutdown::Signal(SignalKind::Interrupt)]);
+        assert_eq!(forced, 1);
+        assert!(lifecycle.is_forced());
+    }
+
+    #[tokio::test]
+    async fn a_signal_during_a_stop_begun_elsewhere_forces_it() {
+        let lifecycle = Arc::new(Lifecycle::default());
+        lifecycle.set_serving();
+        lifecycle.release_all(&|_| {}).await;
+        let (fired, forced) = feed(lifecycle.clone(), vec![SignalKind::Hangup]).await;
+        assert!(fired.is_empty(), "{fired:?}");
+        assert_eq!(forced, 0, "nothing is left to force once everything is released");
+
+        let stopping = Arc::new(Lifecycle::default());
+        stopping.begin_stopping();
+        let (fired, forced) = feed(stopping.clone(), vec![SignalKind::Interrupt]).await;
+        assert!(fired.is_empty(), "{fired:?}");
+        assert_eq!(forced, 1);
+        assert!(stopping.is_forced());
     }
 }

@@ -83,11 +83,17 @@ impl AppState {
 /// The router: live reload under `/__bengal/`, the site everywhere else.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(livereload::EVENTS_PATH, get(livereload::events))
+        .route(livereload::EVENTS_PATH, get(events))
         .route(livereload::SCRIPT_PATH, get(livereload::script))
         .fallback(site)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+/// `GET /__bengal/livereload`: the page's live-reload stream, ended when the
+/// server stops.
+async fn events(State(state): State<AppState>) -> impl IntoResponse {
+    state.live().stream(state.cancelled())
 }
 
 /// Refuses foreign `Host` headers and logs every request.

@@ -6,14 +6,12 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use tokio_stream::wrappers::BroadcastStream;
-
-use super::http::AppState;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 /// Where the live-reload stream is served.
 pub const EVENTS_PATH: &str = "/__bengal/livereload";
@@ -88,18 +86,22 @@ impl LiveReload {
         self.error.send_replace(standing);
         self.sender.send(message).unwrap_or(0)
     }
-}
 
-/// `GET /__bengal/livereload`.
-pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let live = state.live();
-    let receiver = live.sender.subscribe();
-    let standing = live.error.borrow().clone();
-    let hello = Event::default().retry(RETRY).comment("bengal");
-    let first = futures_util::stream::iter(std::iter::once(hello).chain(standing.map(|m| m.event())));
-    let updates = BroadcastStream::new(receiver).filter_map(|message| async move { message.ok().map(|m| m.event()) });
-    let stream = first.chain(updates).map(Ok).take_until(state.cancelled());
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    /// A new page's stream: a greeting, the standing error if any, then
+    /// every message, until `stop` resolves.
+    pub fn stream(
+        &self,
+        stop: WaitForCancellationFutureOwned,
+    ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+        let receiver = self.sender.subscribe();
+        let standing = self.error.borrow().clone();
+        let hello = Event::default().retry(RETRY).comment("bengal");
+        let first = futures_util::stream::iter(std::iter::once(hello).chain(standing.map(|m| m.event())));
+        let updates =
+            BroadcastStream::new(receiver).filter_map(|message| async move { message.ok().map(|m| m.event()) });
+        let stream = first.chain(updates).map(Ok).take_until(stop);
+        Sse::new(stream).keep_alive(KeepAlive::default())
+    }
 }
 
 /// `GET /__bengal/livereload.js`.

@@ -216,6 +216,7 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
         tokio::spawn(async { panic!("failpoint `panic_in_task` triggered") });
     }
     events(ServerEvent::Listening { url, addrs });
+    lifecycle.set_serving();
     stop.cancelled().await;
     Ok(())
 }

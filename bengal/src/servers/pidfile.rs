@@ -96,7 +96,6 @@ fn open_lock(root: &Path) -> Result<File> {
     let path = root.join(LOCK_FILE);
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK).mode(0o600);
@@ -113,15 +112,9 @@ fn open_lock(root: &Path) -> Result<File> {
     Ok(file)
 }
 
-#[cfg(unix)]
 fn owner_of(path: &Path) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     std::fs::symlink_metadata(path).ok().map(|m| m.uid())
-}
-
-#[cfg(not(unix))]
-fn owner_of(_path: &Path) -> Option<u32> {
-    None
 }
 
 /// Looks at the site without changing it. Whether the lock is held is
@@ -258,15 +251,10 @@ impl PidFile {
 
     /// Whether the file at the path is still the one this process wrote.
     fn is_current(&self) -> bool {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let ours = self.written.as_ref().and_then(|f| f.metadata().ok());
-            let there = std::fs::symlink_metadata(&self.path).ok();
-            matches!((ours, there), (Some(a), Some(b)) if a.ino() == b.ino() && a.dev() == b.dev())
-        }
-        #[cfg(not(unix))]
-        true
+        use std::os::unix::fs::MetadataExt;
+        let ours = self.written.as_ref().and_then(|f| f.metadata().ok());
+        let there = std::fs::symlink_metadata(&self.path).ok();
+        matches!((ours, there), (Some(a), Some(b)) if a.ino() == b.ino() && a.dev() == b.dev())
     }
 
     /// Removes the file (if it is still ours). Idempotent.
@@ -289,7 +277,6 @@ impl Drop for PidFile {
 fn open_new_nofollow(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
-    #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(nix::libc::O_NOFOLLOW).mode(0o644);
@@ -369,7 +356,6 @@ mod tests {
         assert!(!dir.path().join(PID_FILE).exists(), "dropping removes it");
     }
 
-    #[cfg(unix)]
     #[test]
     fn never_opens_through_a_symlink() {
         let dir = tempfile::tempdir().unwrap();
