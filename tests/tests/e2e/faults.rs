@@ -3,12 +3,13 @@
 //! at the same instant and a stop during a rebuild are chaos scenarios.)
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::os::unix::fs::symlink;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
+use bengal_tests::http;
 use predicates::prelude::*;
 
 use crate::server::{DEADLINE, Server, bengal_path};
@@ -329,22 +330,15 @@ fn pages_answer_get_and_head_only() {
     let site = copy_fixture("quickstart");
     let server = Server::start(site.path(), &["--port", &free_port()]);
     for method in ["POST", "PUT", "DELETE"] {
-        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-        stream.set_read_timeout(Some(DEADLINE)).unwrap();
-        write!(stream, "{method} / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 405"), "{method}: {response}");
-        assert!(response.to_ascii_lowercase().contains("allow: get, head"), "{method}: {response}");
+        let request =
+            format!("{method} / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let response = http::send(server.port, &request, DEADLINE).unwrap();
+        assert_eq!(response.status, 405, "{method}: {response:?}");
+        assert_eq!(response.header("allow").map(|allow| allow.to_ascii_lowercase()).as_deref(), Some("get, head"));
     }
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(stream, "HEAD / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.ends_with("\r\n\r\n"), "HEAD has no body: {response}");
+    let head = http::send(server.port, &http::request("HEAD", "/", "localhost"), DEADLINE).unwrap();
+    assert_eq!(head.status, 200, "{head:?}");
+    assert_eq!(head.body_bytes, 0, "HEAD has no body: {head:?}");
     assert_eq!(server.get("/.bengal-written").status, 404, "Bengal's record is not part of the site");
     server.stop();
 }
@@ -353,18 +347,14 @@ fn pages_answer_get_and_head_only() {
 fn a_half_sent_request_is_closed_by_the_server() {
     let site = copy_fixture("quickstart");
     let server = Server::start(site.path(), &["--port", &free_port()]);
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(stream, "GET / HTTP/1.1\r\nHost: localh").unwrap();
-    let mut rest = Vec::new();
-    let read = stream.read_to_end(&mut rest);
-    assert!(read.is_ok(), "the connection is still open after {DEADLINE:?}: {read:?}");
-    let mut idle = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    idle.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut half_sent = http::connect(server.port, DEADLINE).unwrap();
+    write!(half_sent, "GET / HTTP/1.1\r\nHost: localh").unwrap();
+    let closed = http::read_to_close(&mut half_sent, Instant::now() + DEADLINE);
+    assert!(closed.is_ok(), "the connection is still open after {DEADLINE:?}: {closed:?}");
+    let mut idle = http::connect(server.port, DEADLINE).unwrap();
     write!(idle, "GET /blog/ HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut answered = Vec::new();
-    let read = idle.read_to_end(&mut answered);
-    assert!(read.is_ok(), "an idle keep-alive connection is still open after {DEADLINE:?}: {read:?}");
-    assert!(answered.starts_with(b"HTTP/1.1 200"), "answered before closing");
+    let answered = http::read_to_close(&mut idle, Instant::now() + DEADLINE);
+    assert!(answered.is_ok(), "an idle keep-alive connection is still open after {DEADLINE:?}: {answered:?}");
+    assert!(answered.unwrap().starts_with(b"HTTP/1.1 200"), "answered before closing");
     server.stop();
 }

@@ -1,4 +1,6 @@
-//! End-to-end tests of the real `bengal` binary.
+//! End-to-end tests of the real `bengal` binary, on the test-support library
+//! (`bengal_tests`). How a server ends is proved by the chaos scenarios
+//! (`cargo xtask chaos`); these tests keep what a scenario cannot express.
 //!
 //! - `build`: the quickstart fixture builds, and what it writes.
 //! - `snapshots`: rendered HTML of a few quickstart pages (insta).
@@ -6,7 +8,8 @@
 //! - `new_site`: `bengal new site` and what it refuses.
 //! - `cli`: usage errors, flags, colour.
 //! - `serve`: the dev server: pages, live reload, overlay, safety, ports.
-//! - `lifecycle`: every way a server ends, stale and live servers.
+//! - `lifecycle`: what the chaos scenarios cannot express: output streams,
+//!   `--replace`, ports held by others.
 //! - `cleanup`: `bengal cleanup` on stale files, live and foreign processes.
 //! - `faults`: hostile input and faults: symlinks, pid files, locks, slugs, methods.
 

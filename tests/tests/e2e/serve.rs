@@ -2,7 +2,9 @@
 
 use std::net::TcpListener;
 
-use crate::server::{EventStream, Server, get};
+use bengal_tests::events::EventStream;
+
+use crate::server::{DEADLINE, Server, get};
 use crate::util::{copy_fixture, free_port};
 
 fn serve_quickstart() -> (tempfile::TempDir, Server) {
@@ -53,16 +55,16 @@ fn built_files_on_disk_stay_clean() {
 #[test]
 fn edit_sends_reload_and_css_edit_sends_css() {
     let (site, server) = serve_quickstart();
-    let mut events = EventStream::open(server.port);
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
 
     let post = site.path().join("content/blog/why-static.md");
     let text = std::fs::read_to_string(&post).unwrap();
     std::fs::write(&post, format!("{text}\nA sentence added while serving.\n")).unwrap();
-    assert_eq!(events.next_event().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "reload");
     assert!(server.get("/blog/why-static/").body.contains("A sentence added while serving."));
 
     std::fs::write(site.path().join("static/extra.css"), "body { color: red; }\n").unwrap();
-    assert_eq!(events.next_event().0, "css");
+    assert_eq!(events.next_event().unwrap().0, "css");
     assert_eq!(server.get("/extra.css").body, "body { color: red; }\n");
     server.stop();
 }
@@ -70,20 +72,20 @@ fn edit_sends_reload_and_css_edit_sends_css() {
 #[test]
 fn broken_template_shows_overlay_keeps_last_good_page_then_recovers() {
     let (site, server) = serve_quickstart();
-    let mut events = EventStream::open(server.port);
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
     let good = server.get("/blog/hello-bengal/").body;
 
     let template = site.path().join("templates/page.html");
     std::fs::create_dir_all(template.parent().unwrap()).unwrap();
     std::fs::write(&template, "<h1>{{ page.title </h1>\n").unwrap();
-    let (name, data) = events.next_event();
+    let (name, data) = events.next_event().unwrap();
     assert_eq!(name, "build-error");
     assert!(data.contains("\"file\":\"templates/page.html\"") && data.contains("\"line\":1"), "{data}");
     assert_eq!(server.get("/blog/hello-bengal/").body, good, "the last good build is still served");
 
     std::fs::write(&template, "{% extends \"base.html\" %}{% block content %}FIXED {{ page.title }}{% endblock %}\n")
         .unwrap();
-    assert_eq!(events.next_event().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "reload");
     assert!(server.get("/blog/hello-bengal/").body.contains("FIXED Hello, Bengal"));
     server.stop();
 }
@@ -97,9 +99,9 @@ fn a_failed_first_build_still_serves_the_error_until_fixed() {
     assert_eq!(page.status, 500);
     assert!(page.body.contains("content/post.md:3") && page.body.contains("livereload.js"));
 
-    let mut events = EventStream::open(server.port);
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
     std::fs::write(site.path().join("content/post.md"), "+++\ntitle = \"Fixed\"\n+++\nNow it builds.\n").unwrap();
-    assert_eq!(events.next_event().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "reload");
     assert_eq!(server.get("/post/").status, 200);
     server.stop();
 }
@@ -165,7 +167,7 @@ fn explicit_port_that_is_taken_fails_with_the_holder() {
 #[test]
 fn pages_are_never_torn_during_rebuilds() {
     let (site, server) = serve_quickstart();
-    let mut events = EventStream::open(server.port);
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
     let post = site.path().join("content/blog/why-static.md");
     let original = std::fs::read_to_string(&post).unwrap();
     let port = server.port;
@@ -178,7 +180,7 @@ fn pages_are_never_torn_during_rebuilds() {
     });
     for edit in 0..10 {
         std::fs::write(&post, format!("{original}\n{}\n", "Padding words. ".repeat(200 * (edit + 1)))).unwrap();
-        assert_eq!(events.next_event().0, "reload");
+        assert_eq!(events.next_event().unwrap().0, "reload");
     }
     let torn = reader.join().unwrap();
     assert!(torn.is_empty(), "incomplete responses: {torn:?}");
@@ -191,11 +193,11 @@ fn serving_the_current_directory_rebuilds_on_edits() {
     let mut command = std::process::Command::new(crate::server::bengal_path());
     command.args(["serve", "--port", &free_port()]).current_dir(site.path());
     let server = Server::launch(command);
-    let mut events = EventStream::open(server.port);
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
     let post = site.path().join("content/blog/why-static.md");
     std::fs::write(&post, std::fs::read_to_string(&post).unwrap() + "\nEdited from the site's own directory.\n")
         .unwrap();
-    assert_eq!(events.next_event().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "reload");
     assert!(server.get("/blog/why-static/").body.contains("Edited from the site"));
     server.stop();
 }

@@ -1,18 +1,10 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers of the end-to-end tests over the test-support library: the binary
+//! as an `assert_cmd` command, fixtures copied or built, output read.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
-
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
-}
-
-/// A fixture site by name, e.g. `quickstart`.
-pub fn fixture(name: &str) -> PathBuf {
-    workspace().join("fixtures").join(name)
-}
+pub use bengal_tests::fixture;
 
 /// The `bengal` binary, with colour and the environment's own settings off.
 pub fn bengal() -> Command {
@@ -22,24 +14,10 @@ pub fn bengal() -> Command {
     command
 }
 
-/// Copies a fixture into a fresh temporary directory, so a test may change it.
+/// A copy of the fixture `name` in a fresh temporary directory, which the
+/// test may change; a test cannot go on without it.
 pub fn copy_fixture(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    copy_dir(&fixture(name), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy file");
-        }
-    }
+    bengal_tests::copy_fixture(name).unwrap_or_else(|err| panic!("copy the fixture {name}: {err}"))
 }
 
 /// Builds `fixture` into a fresh output directory and returns it.
@@ -56,5 +34,5 @@ pub fn read(dir: &Path, relative: &str) -> String {
 
 /// A port nobody listens on right now, as `--port` wants it.
 pub fn free_port() -> String {
-    portpicker::pick_unused_port().expect("a free port").to_string()
+    bengal_tests::free_port().expect("a free port").to_string()
 }
