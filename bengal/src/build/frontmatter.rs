@@ -79,7 +79,6 @@ pub struct PageFront {
     pub title: Option<String>,
     /// One-line description.
     pub description: Option<String>,
-    /// Publication date.
     pub date: Option<String>,
     /// Date of the last significant change.
     pub updated: Option<String>,

@@ -51,7 +51,6 @@ pub struct Heading {
 pub struct Renderer<'a> {
     /// The `[markdown]` options.
     pub options: &'a MarkdownConfig,
-    /// Shared highlighter.
     pub highlighter: &'a Highlighter,
     /// Resolves a content path (`blog/hello.md`) to its URL path.
     pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),

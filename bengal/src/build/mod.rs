@@ -12,25 +12,26 @@
 //!
 //! Imports nothing of `serve`, `lifecycle` or `servers`.
 
-pub mod config;
-pub mod content;
-pub mod frontmatter;
-pub mod highlight;
-pub mod html;
-pub mod markdown;
-pub mod output;
-pub mod render;
-pub mod scaffold;
-pub mod site;
-pub mod templates;
+pub(crate) mod config;
+pub(crate) mod content;
+pub(crate) mod frontmatter;
+pub(crate) mod highlight;
+pub(crate) mod html;
+pub(crate) mod markdown;
+pub(crate) mod output;
+pub(crate) mod render;
+mod scaffold;
+pub(crate) mod site;
+pub(crate) mod templates;
 
-pub use site::Site;
+pub use scaffold::new_site;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use output::{Artifact, OutputDir, WriteReport};
+use site::Site;
 use templates::Templates;
 
 /// What a build is asked to do.
@@ -51,7 +52,7 @@ pub struct BuildOptions {
 pub struct BuildSummary {
     /// Pages rendered (not counting list, taxonomy and alias pages).
     pub pages: usize,
-    /// Sections rendered.
+    /// Sections rendered, the home page among them.
     pub sections: usize,
     /// Files copied: `static/`, co-located and loose assets.
     pub assets: usize,
@@ -69,11 +70,11 @@ pub struct BuildSummary {
 /// from, and what to report.
 pub struct Built {
     /// The site as built.
-    pub site: Site,
+    pub(crate) site: Site,
     /// The templates it was rendered with.
-    pub templates: Templates,
+    pub(crate) templates: Templates,
     /// The output directory and its record of what Bengal wrote.
-    pub output: OutputDir,
+    pub(crate) output: OutputDir,
     /// What to report.
     pub summary: BuildSummary,
 }

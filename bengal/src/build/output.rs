@@ -20,18 +20,13 @@ use crate::paths::{normal_path, resolve_path, slash_path};
 /// One output file, relative to the output root (e.g. `blog/hello/index.html`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Artifact {
-    /// Rendered bytes.
     Bytes {
-        /// Output path.
         path: String,
-        /// Contents.
         bytes: Vec<u8>,
     },
     /// A file copied as it is.
     Copy {
-        /// Output path.
         path: String,
-        /// Source file.
         source: PathBuf,
     },
 }
@@ -106,11 +101,6 @@ impl OutputDir {
         let text = record.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
         let written = text.lines().filter(|l| !l.starts_with('#')).filter_map(normal_path).collect();
         OutputDir { dir: dir.to_path_buf(), written }
-    }
-
-    /// Where it is.
-    pub fn path(&self) -> &Path {
-        &self.dir
     }
 
     /// Makes the directory hold exactly `artifacts` among the files Bengal

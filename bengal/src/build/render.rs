@@ -26,11 +26,9 @@ const FEED_ENTRIES: usize = 20;
 /// One output file; indices point into the [`Site`]'s vectors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
-    /// A page.
     Page(usize),
     /// List page `pager` (0-based) of a section.
     SectionPager {
-        /// Section index.
         section: usize,
         /// List page, from 0.
         pager: usize,
@@ -39,9 +37,7 @@ pub enum Job {
     Taxonomy(usize),
     /// List page `pager` of a term.
     TermPager {
-        /// Taxonomy index.
         taxonomy: usize,
-        /// Term index.
         term: usize,
         /// List page, from 0.
         pager: usize,
@@ -58,23 +54,18 @@ pub enum Job {
     SyntaxCss,
     /// A static file of the built-in theme.
     ThemeFile {
-        /// Output name.
         name: &'static str,
-        /// Contents.
         text: &'static str,
     },
     /// A redirect page for one of a page's `aliases`.
     Alias {
-        /// Page index.
         page: usize,
         /// The old path.
         from: String,
     },
     /// A file copied as it is.
     Copy {
-        /// Source file.
         source: PathBuf,
-        /// Output path.
         dest: String,
     },
 }

@@ -107,7 +107,7 @@ mod tests {
         let site = dir.path().join("site");
         new_site(&site).unwrap();
         let options = crate::build::BuildOptions { root: site.clone(), ..Default::default() };
-        let loaded = crate::build::Site::load(&options).unwrap();
+        let loaded = crate::build::site::Site::load(&options).unwrap();
         assert_eq!(loaded.pages.len(), 1);
     }
 }

@@ -76,7 +76,7 @@ pub struct Term {
 pub struct Site {
     /// The site root.
     pub root: PathBuf,
-    /// Resolved configuration.
+    /// `bengal.toml`, resolved.
     pub config: Config,
     /// Every published page, ordered by content path.
     pub pages: Vec<Page>,

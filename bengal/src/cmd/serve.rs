@@ -7,10 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bengal::lifecycle::{self, Exit, Lifecycle, Shutdown, signals};
+use bengal::lifecycle::{self, Exit, Lifecycle, Shutdown, SignalKind};
 use bengal::paths::{LOCK_FILE, PID_FILE};
-use bengal::serve::ports::Host;
-use bengal::serve::{self as devserver, Context, ServeOptions, ServerEvent};
+use bengal::serve::{self as devserver, Context, Host, ServeOptions, ServerEvent};
 use bengal::servers::{self, Found, PortUser, Process, ServerInfo, ServerLock};
 use bengal::{Error, Result};
 use tokio_util::sync::CancellationToken;
@@ -55,7 +54,7 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<Exit> {
     };
     // Detached on purpose (nohup, or already a child of init): neither the
     // terminal's SIGHUP nor the parent is watched.
-    let nohup = signals::hangup_ignored_at_start();
+    let nohup = lifecycle::hangup_ignored_at_start();
     let parent = lifecycle::parent_pid();
     let watch_parent = !args.no_parent_watch && !nohup && parent > 1;
 
@@ -69,10 +68,10 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<Exit> {
     let ended = runtime.block_on(async {
         // Handlers are in place before anything is acquired, so no signal
         // can take the default action and skip the cleanup.
-        let signals = signals::Signals::new(!nohup)
+        let signals = lifecycle::Signals::new(!nohup)
             .map_err(|err| Error::new(format!("could not install signal handlers: {err}")))?;
         let second = *ui;
-        tokio::spawn(signals::listen(signals.into_stream(), lifecycle.clone(), trigger.clone(), move || {
+        tokio::spawn(lifecycle::listen(signals.into_stream(), lifecycle.clone(), trigger.clone(), move || {
             second.info_line("Forcing shutdown");
         }));
         if watch_parent {
@@ -98,7 +97,7 @@ pub fn run(args: &ServeArgs, ui: &Ui) -> Result<Exit> {
         match &ended {
             Ended::Stopped(reason) => {
                 ui.info_line(&reason.to_string());
-                if matches!(reason, Shutdown::Signal(signals::SignalKind::Interrupt)) {
+                if matches!(reason, Shutdown::Signal(SignalKind::Interrupt)) {
                     ui.info_line("Press Ctrl+C again to stop at once");
                 }
             }

@@ -15,7 +15,7 @@
 
 mod parent;
 mod resources;
-pub mod signals;
+mod signals;
 
 use std::fmt;
 
@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 pub use parent::{parent_died, parent_pid};
 pub use resources::{Lifecycle, StepOutcome};
-pub use signals::SignalKind;
+pub use signals::{Escalation, SignalKind, Signals, escalate, hangup_ignored_at_start, listen};
 
 /// Why the server stops.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,13 +5,21 @@
 //! the watcher, a rebuild in flight) is registered with the lifecycle as it
 //! starts, with the token or handle that ends it; releasing them is the
 //! lifecycle's job: the listening sockets first, then the rest together.
+//!
+//! - `ports`: binding each port once; `watch`: changed paths in debounced
+//!   batches; `rebuild`: a batch into the smallest rebuild; `http` and
+//!   `connections`: the site over HTTP/1.1; `livereload`: the event stream.
+//!
+//! The top of the crate: may import `build`, `lifecycle`, `servers`.
 
 mod connections;
-pub mod http;
-pub mod livereload;
-pub mod ports;
-pub mod rebuild;
-pub mod watch;
+mod http;
+mod livereload;
+mod ports;
+mod rebuild;
+mod watch;
+
+pub use ports::Host;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -28,7 +36,7 @@ use crate::serve::watch::Watcher;
 use crate::servers::{PidFile, Process, ServerInfo, ServerLock};
 use http::AppState;
 use livereload::Message;
-use ports::{Host, Skipped};
+use ports::Skipped;
 use rebuild::Rebuilder;
 
 /// How long requests in flight may run on after shutdown begins.

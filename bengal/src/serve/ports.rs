@@ -63,7 +63,6 @@ impl Host {
 /// A port that was skipped because it was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
-    /// The port.
     pub port: u16,
     /// Who holds it, when /proc tells.
     pub holder: Option<PortHolder>,
