@@ -31,21 +31,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use output::{Artifact, OutputDir, WriteReport};
+pub use site::BuildOptions;
 use site::Site;
 use templates::Templates;
-
-/// What a build is asked to do.
-#[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    /// The site root (where `bengal.toml` is).
-    pub root: PathBuf,
-    /// Include pages marked `draft = true`.
-    pub drafts: bool,
-    /// Write here instead of the configured `output_dir`.
-    pub output: Option<PathBuf>,
-    /// Use this instead of the configured `base_url` (the dev server's own URL).
-    pub base_url: Option<String>,
-}
 
 /// What a finished build produced, for the one-line summary.
 #[derive(Debug, Clone, PartialEq, Eq)]

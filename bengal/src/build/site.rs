@@ -9,12 +9,24 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::build::BuildOptions;
 use crate::build::config::Config;
 use crate::build::content::{self, Content, LooseAsset, SourcePage, SourceSection};
 use crate::build::highlight::Highlighter;
 use crate::build::markdown::{Rendered, Renderer};
 use crate::error::{Error, Result};
+
+/// What a build is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The site root (where `bengal.toml` is).
+    pub root: PathBuf,
+    /// Include pages marked `draft = true`.
+    pub drafts: bool,
+    /// Write here instead of the configured `output_dir`.
+    pub output: Option<PathBuf>,
+    /// Use this instead of the configured `base_url` (the dev server's own URL).
+    pub base_url: Option<String>,
+}
 
 /// A page with its body rendered.
 #[derive(Debug, Clone)]

@@ -24,8 +24,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::Phase;
-use super::signals::{self, Escalation, SignalKind};
+use super::events::{Escalation, Phase, SignalKind, escalate};
 
 /// What releasing one resource does.
 pub type Release = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send>;
@@ -160,11 +159,11 @@ impl Lifecycle {
         }
     }
 
-    /// Moves the phase as `signal` asks ([`signals::escalate`]) and says what to do.
+    /// Moves the phase as `signal` asks ([`escalate`]) and says what to do.
     pub fn on_signal(&self, signal: SignalKind) -> Escalation {
         let escalation = match self.phase.lock() {
             Ok(mut phase) => {
-                let (next, escalation) = signals::escalate(*phase, signal);
+                let (next, escalation) = escalate(*phase, signal);
                 *phase = next;
                 escalation
             }

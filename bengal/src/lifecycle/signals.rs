@@ -1,47 +1,12 @@
-//! Signals as a small enum, their escalation as a typed state machine
-//! ([`escalate`]), and the one task that feeds the signals through it.
+//! The stop signals as they arrive, and the one task that feeds them through
+//! their escalation ([`super::escalate`]).
 
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
 
-use super::{Lifecycle, Phase, Shutdown, Trigger};
-
-/// The signals that stop a server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalKind {
-    /// SIGINT: Ctrl+C at the terminal.
-    Interrupt,
-    /// SIGTERM: `kill`, a supervisor, an editor stopping its child.
-    Terminate,
-    /// SIGHUP: the terminal closed or the SSH session dropped.
-    Hangup,
-    /// SIGQUIT: Ctrl+\ at the terminal.
-    Quit,
-}
-
-impl SignalKind {
-    /// The conventional name, e.g. `SIGTERM`.
-    pub fn name(self) -> &'static str {
-        match self {
-            SignalKind::Interrupt => "SIGINT",
-            SignalKind::Terminate => "SIGTERM",
-            SignalKind::Hangup => "SIGHUP",
-            SignalKind::Quit => "SIGQUIT",
-        }
-    }
-
-    /// The signal's number.
-    pub fn number(self) -> nix::sys::signal::Signal {
-        use nix::sys::signal::Signal;
-        match self {
-            SignalKind::Interrupt => Signal::SIGINT,
-            SignalKind::Terminate => Signal::SIGTERM,
-            SignalKind::Hangup => Signal::SIGHUP,
-            SignalKind::Quit => Signal::SIGQUIT,
-        }
-    }
-}
+use super::events::{Escalation, SignalKind, Trigger};
+use super::resources::Lifecycle;
 
 /// Whether SIGHUP was ignored when the process started (`nohup`): then the
 /// user asked the server to outlive its terminal, and it will.
@@ -61,33 +26,7 @@ pub fn hangup_ignored_at_start() -> bool {
     }
 }
 
-/// What one signal asks for.
-#[must_use]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Escalation {
-    /// Stop gracefully, for this reason.
-    Stop(Shutdown),
-    /// Cut the stop under way short.
-    Force,
-    /// Nothing more can be done.
-    Nothing,
-}
-
-/// The escalation of signals, by the phase one arrives in: the first asks
-/// for a graceful stop, the next forces it; one that arrives while a stop
-/// begun by something else (the parent's death, a panic) is under way forces
-/// it at once, since the user is waiting on it. Returns the next phase too.
-pub fn escalate(phase: Phase, signal: SignalKind) -> (Phase, Escalation) {
-    match phase {
-        Phase::Starting | Phase::Serving => {
-            (Phase::Stopping { forced: false }, Escalation::Stop(Shutdown::Signal(signal)))
-        }
-        Phase::Stopping { forced: false } => (Phase::Stopping { forced: true }, Escalation::Force),
-        Phase::Stopping { forced: true } | Phase::Stopped => (phase, Escalation::Nothing),
-    }
-}
-
-/// Feeds stop signals from `signals` through [`escalate`] until the stream
+/// Feeds stop signals from `signals` through [`super::escalate`] until the stream
 /// ends: a stop fires `trigger`, a forced one also calls `on_force`.
 pub async fn listen(
     signals: impl Stream<Item = SignalKind>,
@@ -154,19 +93,7 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifecycle::channel;
-
-    #[test]
-    fn signals_escalate_by_phase() {
-        let term = SignalKind::Terminate;
-        let stopping = Phase::Stopping { forced: false };
-        let forced = Phase::Stopping { forced: true };
-        assert_eq!(escalate(Phase::Starting, term), (stopping, Escalation::Stop(Shutdown::Signal(term))));
-        assert_eq!(escalate(Phase::Serving, term), (stopping, Escalation::Stop(Shutdown::Signal(term))));
-        assert_eq!(escalate(stopping, SignalKind::Interrupt), (forced, Escalation::Force));
-        assert_eq!(escalate(forced, term), (forced, Escalation::Nothing));
-        assert_eq!(escalate(Phase::Stopped, term), (Phase::Stopped, Escalation::Nothing));
-    }
+    use crate::lifecycle::{Shutdown, channel};
 
     /// Feeds `signals` to [`listen`]; returns the reasons fired and how many
     /// times it forced.
