@@ -8,41 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use bengal_tests::events::EventStream;
+use bengal_tests::{http, launch, poll};
+
 use crate::cargo;
+use crate::flags::Bench;
 
-/// Settings from the command line.
-pub struct BenchArgs {
-    pub pages: usize,
-    pub runs: usize,
-    /// Only the dev server part (the build comparison takes minutes).
-    pub serve_only: bool,
-}
-
-impl BenchArgs {
-    pub fn parse(args: &[String]) -> Result<BenchArgs, String> {
-        let mut bench = BenchArgs { pages: 10_000, runs: 5, serve_only: false };
-        let mut args = args.iter();
-        while let Some(flag) = args.next() {
-            if flag == "--serve-only" {
-                bench.serve_only = true;
-                continue;
-            }
-            let value = args.next().and_then(|v| v.parse().ok());
-            match (flag.as_str(), value) {
-                ("--pages", Some(n)) => bench.pages = n,
-                ("--runs", Some(n)) if n > 0 => bench.runs = n,
-                _ => {
-                    return Err(format!(
-                        "bench: unexpected `{flag}`; usage: cargo xtask bench [--pages N] [--runs N] [--serve-only]"
-                    ));
-                }
-            }
-        }
-        Ok(bench)
-    }
-}
-
-pub fn run(args: &BenchArgs) -> Result<(), String> {
+/// Builds Bengal (release), generates the site, and prints the timings.
+pub fn run(args: &Bench) -> Result<(), String> {
     cargo(&["build", "--release", "--package", "bengal", "--bins"])?;
     let bengal = crate::target_dir().join("release/bengal");
     let site = crate::target_dir().join(format!("bench/site-{}", args.pages));
@@ -50,7 +23,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     eprintln!("site: {} pages in {}", args.pages, site.display());
 
     if args.serve_only {
-        let serve = serve_bench(&bengal, &site, args.runs * 2 + 1)?;
+        let serve = serve_bench(&bengal, &site, args.pages, args.runs * 2 + 1)?;
         print_serve(&serve, None);
         return Ok(());
     }
@@ -68,7 +41,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         None
     };
 
-    let serve = serve_bench(&bengal, &site, args.runs * 2 + 1)?;
+    let serve = serve_bench(&bengal, &site, args.pages, args.runs * 2 + 1)?;
     let bengal_median = median(&bengal_times);
     println!(
         "full build of {} pages into an empty output, median of {} runs (after one warm-up):",
@@ -102,54 +75,57 @@ struct ServeTimes {
 
 /// Starts `bengal serve` on `site`, times the first 200, then times each of
 /// `edits` saves of one page until its reload event arrives.
-fn serve_bench(bengal: &Path, site: &Path, edits: usize) -> Result<ServeTimes, String> {
+fn serve_bench(bengal: &Path, site: &Path, pages: usize, edits: usize) -> Result<ServeTimes, String> {
     const WAIT: Duration = Duration::from_secs(120);
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map_err(|err| format!("no free port: {err}"))?
-        .port();
+    let port = bengal_tests::free_port().map_err(|err| format!("no free port: {err}"))?;
     // A cold start: nothing left from an earlier serve to skip writing.
     let served = site.join(".bengal/serve");
     if served.exists() {
         std::fs::remove_dir_all(&served).map_err(|err| format!("could not clear {}: {err}", served.display()))?;
     }
     let started = Instant::now();
-    let mut child = Command::new(bengal)
-        .args(["serve", "--port", &port.to_string(), "--root"])
-        .arg(site)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|err| format!("could not start bengal serve: {err}"))?;
-    let stdout = child.stdout.take();
+    let mut command = Command::new(bengal);
+    command.args(["serve", "--port", &port.to_string(), "--root"]).arg(site).env("NO_COLOR", "1");
+    // Its output is read all along, so the server's lines never meet a full or closed pipe.
+    let mut server = launch::spawn_piped(&mut command)?;
     let result = (|| {
         // The banner is printed once the site is built and the port accepts.
-        let stdout = stdout.ok_or("no stdout")?;
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        if !lines.by_ref().map_while(Result::ok).any(|line| line.contains("Local:")) {
-            return Err(format!("bengal serve exited before serving: {:?}", child.try_wait()));
+        let serving = poll::until(WAIT, || {
+            if server.output.text().contains("Local:") {
+                Some(Ok(()))
+            } else {
+                server.child.try_wait().ok().flatten().map(Err)
+            }
+        });
+        match serving {
+            Some(Ok(())) => {}
+            Some(Err(status)) => {
+                return Err(format!("bengal serve exited before serving ({status}):\n{}", server.output.text()));
+            }
+            None => return Err(format!("bengal serve did not serve within {} s", WAIT.as_secs())),
         }
-        // Keep reading, so the server's later lines never meet a closed pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        if crate::probe::get_status(port, "/", WAIT) != Some(200) {
-            return Err("bengal serve did not answer / with 200".to_owned());
+        let status = http::get(port, "/", WAIT)?.status;
+        if status != 200 {
+            return Err(format!("bengal serve answered / with {status}, not 200"));
         }
         let first_response = started.elapsed();
-        let mut events = crate::probe::EventStream::open(port, WAIT)?;
-        let page = site.join(format!("content/s{}/p{:05}.md", 13 % SECTIONS, 13));
+        let mut events = EventStream::open(port, WAIT)?;
+        // One page of the middle of the site (page N is in section N % SECTIONS).
+        let page = 13 % pages;
+        let page = site.join(format!("content/s{}/p{page:05}.md", page % SECTIONS));
         let mut reloads = Vec::with_capacity(edits);
         for edit in 0..edits {
-            let mut text = std::fs::read_to_string(&page).map_err(|err| err.to_string())?;
+            let mut text = std::fs::read_to_string(&page).map_err(|err| format!("{}: {err}", page.display()))?;
             text.push_str(&format!("\nEdit number {edit}.\n"));
             let saved = Instant::now();
-            std::fs::write(&page, text).map_err(|err| err.to_string())?;
-            events.wait_for("event: reload", WAIT)?;
+            std::fs::write(&page, text).map_err(|err| format!("{}: {err}", page.display()))?;
+            events.wait_for("event: reload")?;
             reloads.push(saved.elapsed());
         }
         Ok(ServeTimes { first_response, reloads })
     })();
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = server.child.kill();
+    let _ = server.child.wait();
     result
 }
 

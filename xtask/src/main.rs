@@ -1,27 +1,37 @@
-//! Project automation, as ordinary Rust: `cargo xtask <task>`.
+//! Project automation, as ordinary Rust: `cargo xtask <task>` (see
+//! [`flags::USAGE`]).
 //!
 //! - `test`: every test of the workspace and the chaos suite, the way CI runs them.
-//! - `bench`: full-build time against Hugo on a generated site.
 //! - `chaos`: the scenario suite (`scenarios/*.toml`) against the real server.
+//! - `bench`: build and serve timings on a generated site, against Hugo.
+//!
+//! `main` parses the flags, runs one task, and maps the result to the exit
+//! status in one place: 0 done, 1 the task failed, 2 a usage error.
 
 mod bench;
 mod chaos;
-mod probe;
+mod flags;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
+use bengal_tests::workspace_root;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("test") => test(),
-        Some("bench") => bench::BenchArgs::parse(&args[1..]).and_then(|args| bench::run(&args)),
-        Some("chaos") => chaos::ChaosArgs::parse(&args[1..]).and_then(|args| chaos::run(&args)),
-        _ => {
-            eprintln!(
-                "usage: cargo xtask test | chaos [FILTER] [--repeat N] [--json FILE] [--keep-going] [--server 'CMD {{port}}'] | bench [--pages N] [--runs N] [--serve-only]"
-            );
+    let task = match flags::parse(std::env::args().skip(1)) {
+        Ok(task) => task,
+        Err(err) => {
+            eprintln!("xtask: {err}\n\n{}", flags::USAGE);
             return ExitCode::from(2);
+        }
+    };
+    let result = match task {
+        flags::Task::Test => test(),
+        flags::Task::Chaos(chaos) => chaos::run(&chaos),
+        flags::Task::Bench(bench) => bench::run(&bench),
+        flags::Task::Help => {
+            println!("{}", flags::USAGE);
+            Ok(())
         }
     };
     match result {
@@ -31,11 +41,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The workspace root, from this crate's manifest directory.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// Where cargo puts what it builds: `CARGO_TARGET_DIR`, else `target/`.
@@ -51,9 +56,10 @@ fn target_dir() -> PathBuf {
 fn test() -> Result<(), String> {
     cargo(&["build", "--package", "bengal", "--bins"])?;
     cargo(&["test", "--workspace"])?;
-    chaos::run(&chaos::ChaosArgs::default_suite())
+    chaos::run(&flags::Chaos::default())
 }
 
+/// Runs cargo (the one running this task) in the workspace root.
 fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("$ cargo {}", args.join(" "));

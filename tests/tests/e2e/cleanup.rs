@@ -1,12 +1,11 @@
 //! `bengal cleanup`: stale pid files, servers of this site, of a port, of the user.
-
-use std::process::Command;
+//! (Stopping a detached server with `--force` is the chaos scenarios
+//! `nohup_survives` and `cleanup_orphan`.)
 
 use nix::sys::signal::Signal;
-use nix::sys::wait::WaitStatus;
 use predicates::prelude::*;
 
-use crate::server::{Server, bengal_path};
+use crate::server::Server;
 use crate::util::{bengal, copy_fixture, free_port};
 
 #[test]
@@ -18,22 +17,6 @@ fn nothing_to_do_exits_0() {
         .assert()
         .success()
         .stdout("Nothing to clean up: no Bengal server is running here\n");
-}
-
-#[test]
-fn force_stops_a_nohup_server_of_this_site() {
-    let site = copy_fixture("quickstart");
-    let mut command = Command::new("nohup");
-    command.arg(bengal_path()).args(["serve", "--port", &free_port(), "--root"]).arg(site.path());
-    let mut server = Server::launch(command);
-    bengal()
-        .args(["cleanup", "--force", "--root"])
-        .arg(site.path())
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(format!("✓ stopped pid {}", server.pid)));
-    assert_eq!(server.wait_exit(), WaitStatus::Signaled(server.pid, Signal::SIGTERM, false));
-    assert!(!site.path().join(".bengal/server.pid").exists());
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! Oracles that cannot be fooled by what the server says about itself: the
-//! kernel's view of processes and sockets.
+//! kernel's view of processes (through [`super::procfs`]) and of sockets
+//! (through `bengal_tests::ports`).
 
 use std::time::{Duration, Instant};
 
+use bengal_tests::{poll, ports};
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::process::TOKEN_VAR;
+use super::procfs;
 
 /// A process that outlived its scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,50 +28,11 @@ impl std::fmt::Display for Leftover {
     }
 }
 
-struct Stat {
-    ppid: u32,
-    pgid: u32,
-    zombie: bool,
-}
-
-fn stat(pid: u32) -> Option<Stat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(Stat {
-        zombie: fields.first() == Some(&"Z"),
-        ppid: fields.get(1)?.parse().ok()?,
-        pgid: fields.get(2)?.parse().ok()?,
-    })
-}
-
-fn pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|entries| entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
-        .unwrap_or_default()
-}
-
-fn command_line(pid: u32) -> String {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>().join(" ")
-}
-
-fn has_token(pid: u32, token: &str) -> bool {
-    let wanted = format!("{TOKEN_VAR}={token}");
-    std::fs::read(format!("/proc/{pid}/environ"))
-        .map(|env| env.split(|&b| b == 0).any(|var| var == wanted.as_bytes()))
-        .unwrap_or(false)
-}
-
-/// Living children of `pid`.
-pub fn children_of(pid: u32) -> Vec<u32> {
-    pids().into_iter().filter(|&p| stat(p).is_some_and(|s| s.ppid == pid && !s.zombie)).collect()
-}
-
 /// Reaps every exited child of the harness (it is a subreaper, so orphans
 /// of a scenario end up here).
 pub fn reap_zombies() {
     while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-        if status == nix::sys::wait::WaitStatus::StillAlive {
+        if status == WaitStatus::StillAlive {
             break;
         }
     }
@@ -80,12 +43,12 @@ pub fn reap_zombies() {
 pub fn leftovers(token: &str, pgid: u32) -> Vec<Leftover> {
     reap_zombies();
     let me = std::process::id();
-    pids()
+    procfs::pids()
         .into_iter()
         .filter(|&pid| pid != me)
         .filter_map(|pid| {
-            let stat = stat(pid).filter(|s| !s.zombie)?;
-            let why = if has_token(pid, token) {
+            let stat = procfs::stat(pid).filter(|s| !s.zombie)?;
+            let why = if procfs::carries_token(pid, token) {
                 "carries the scenario's token"
             } else if stat.pgid == pgid {
                 "in the scenario's process group"
@@ -94,7 +57,7 @@ pub fn leftovers(token: &str, pgid: u32) -> Vec<Leftover> {
             } else {
                 return None;
             };
-            Some(Leftover { pid, why, command: command_line(pid) })
+            Some(Leftover { pid, why, command: procfs::command_line(pid) })
         })
         .collect()
 }
@@ -104,47 +67,24 @@ pub fn kill_all(leftovers: &[Leftover]) {
     for leftover in leftovers {
         let _ = kill(Pid::from_raw(leftover.pid as i32), Signal::SIGKILL);
     }
-    let end = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < end && leftovers.iter().any(|l| stat(l.pid).is_some_and(|s| !s.zombie)) {
+    let all_gone = || {
         reap_zombies();
-        std::thread::sleep(Duration::from_millis(5));
-    }
+        leftovers.iter().all(|l| procfs::stat(l.pid).is_none_or(|s| s.zombie)).then_some(())
+    };
+    let _ = poll::until(Duration::from_secs(2), all_gone);
     reap_zombies();
 }
 
-/// Whether nothing listens on `port`: no LISTEN entry in /proc/net/tcp and
-/// tcp6, and binding it again (with SO_REUSEADDR, as servers do) works on
-/// every loopback address.
-pub fn port_free(port: u16) -> bool {
-    let listening = ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
-        std::fs::read_to_string(table).is_ok_and(|text| {
-            text.lines().skip(1).any(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                let local_port =
-                    fields.get(1).and_then(|a| a.rsplit(':').next()).and_then(|p| u16::from_str_radix(p, 16).ok());
-                local_port == Some(port) && fields.get(3) == Some(&"0A")
-            })
-        })
-    });
-    let ipv6 = std::net::TcpListener::bind(("::1", 0)).is_ok();
-    let bindable = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-        && (!ipv6 || std::net::TcpListener::bind(("::1", port)).is_ok());
-    !listening && bindable
-}
+/// Whether nothing listens on `port` (no LISTEN entry in `/proc/net/tcp`
+/// nor `tcp6`) and it binds again on every loopback address.
+pub use ports::is_free as port_free;
 
 /// Polls until `port` is free; returns when it became free (None: not within `timeout`).
 /// The instant is taken before the check that found it free, so a port
 /// found free in time never reads as late.
 pub fn wait_port_free(port: u16, timeout: Duration) -> Option<Instant> {
-    let end = Instant::now() + timeout;
-    loop {
+    poll::until(timeout, || {
         let checked = Instant::now();
-        if port_free(port) {
-            return Some(checked);
-        }
-        if checked >= end {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+        port_free(port).then_some(checked)
+    })
 }

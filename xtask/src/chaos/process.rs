@@ -1,89 +1,27 @@
 //! Starting and driving the server under test: on a pseudo-terminal (as a
 //! session leader), under a parent shell, with its output on a pipe (read,
-//! or never read), or as one of two servers released at the same instant.
-//! Each launch gets its own process group and a token in its environment,
-//! which the oracles use to find anything it leaves behind.
+//! or never read), or as one of two servers released at the same instant;
+//! and running a helper command (a second server, `bengal cleanup`) to its
+//! end. Each launch gets its own process group and a token in its
+//! environment, which the oracles use to find anything it leaves behind.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use bengal_tests::launch::{self, Output};
+use bengal_tests::poll;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
+use super::procfs::{self, TOKEN_VAR};
 use super::schema::Launch;
-
-/// The environment variable that marks every process of one scenario.
-pub const TOKEN_VAR: &str = "BENGAL_CHAOS_TOKEN";
-
-/// Everything the server printed, as it arrives.
-#[derive(Clone, Default)]
-pub struct Output {
-    text: Arc<Mutex<String>>,
-    /// Streams whose reader has not reached their end yet: after a process
-    /// exits, what it printed last may still be in a pipe.
-    open_streams: Arc<AtomicUsize>,
-}
-
-/// One stream feeding an [`Output`], counted as open until dropped by its
-/// reader thread.
-struct OpenStream(Arc<AtomicUsize>);
-
-impl Drop for OpenStream {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Output {
-    fn push(&self, text: &str) {
-        if let Ok(mut all) = self.text.lock() {
-            all.push_str(&text.replace("\r\n", "\n"));
-        }
-    }
-
-    /// Counts a stream in before its reader starts, so that
-    /// [`Output::wait_closed`] cannot see "all closed" before it began.
-    fn open_stream(&self) -> OpenStream {
-        self.open_streams.fetch_add(1, Ordering::SeqCst);
-        OpenStream(self.open_streams.clone())
-    }
-
-    /// The whole output so far.
-    pub fn text(&self) -> String {
-        self.text.lock().map(|all| all.clone()).unwrap_or_default()
-    }
-
-    /// Waits until every stream has been read to its end (everything the
-    /// process printed is in [`Output::text`]), for at most `timeout`.
-    pub fn wait_closed(&self, timeout: Duration) -> Result<(), String> {
-        let end = Instant::now() + timeout;
-        while self.open_streams.load(Ordering::SeqCst) > 0 {
-            if Instant::now() >= end {
-                return Err(format!("its output did not reach its end within {} ms", timeout.as_millis()));
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        Ok(())
-    }
-
-    /// Waits until the output contains `needle`, for at most `timeout`.
-    pub fn wait_for(&self, needle: &str, timeout: Duration) -> Result<(), String> {
-        let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            if self.text().contains(needle) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Err(format!("no {needle:?} in the output within {} ms", timeout.as_millis()))
-    }
-}
 
 /// A launched server.
 pub struct Launched {
@@ -97,7 +35,7 @@ pub struct Launched {
     pub output: Output,
     /// The terminal's master side (pty launches), until closed.
     master: Option<Master>,
-    /// Set to make the pipe reader close its end at the next line (and the
+    /// Set to make the pipe reader close its end at the next read (and the
     /// terminal's reader let go of the master).
     pub close_pipe: Arc<AtomicBool>,
     /// Whether the server was reaped already.
@@ -140,13 +78,12 @@ fn read_master(master: OwnedFd, sink: &Output, closing: &AtomicBool) {
 /// [`launch_race`] starts both.
 pub fn launch(
     argv: &[String],
-    cwd: &std::path::Path,
+    cwd: &Path,
     env: &[(String, String)],
     token: &str,
     launch: Launch,
 ) -> Result<Launched, String> {
-    let output = Output::default();
-    let close_pipe = Arc::new(AtomicBool::new(false));
+    let (program, args) = argv.split_first().ok_or("nothing to start")?;
     let mut command = match launch {
         Launch::Orphanable => {
             let mut shell = Command::new("sh");
@@ -154,12 +91,15 @@ pub fn launch(
             shell
         }
         _ => {
-            let mut direct = Command::new(&argv[0]);
-            direct.args(&argv[1..]);
+            let mut direct = Command::new(program);
+            direct.args(args);
             direct
         }
     };
     command.current_dir(cwd).env(TOKEN_VAR, token).env("NO_COLOR", "1").envs(env.iter().map(|(k, v)| (k, v)));
+    let cannot_start = |err: std::io::Error| format!("could not start {program:?}: {err}");
+    let mut output = Output::default();
+    let mut close_pipe = Arc::new(AtomicBool::new(false));
     let (child, master, unread_pipes) = match launch {
         Launch::Pty => {
             let pty = nix::pty::openpty(None, None).map_err(|err| format!("openpty: {err}"))?;
@@ -185,7 +125,7 @@ pub fn launch(
                     Ok(())
                 });
             }
-            let child = command.spawn().map_err(|err| format!("could not start {:?}: {err}", argv[0]))?;
+            let child = command.spawn().map_err(cannot_start)?;
             let reader = pty.master.try_clone().map_err(|e| e.to_string())?;
             let sink = output.clone();
             let closing = close_pipe.clone();
@@ -201,39 +141,17 @@ pub fn launch(
         Launch::UnreadPipe => {
             command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
             own_process_group(&mut command);
-            let mut child = command.spawn().map_err(|err| format!("could not start {:?}: {err}", argv[0]))?;
+            let mut child = command.spawn().map_err(cannot_start)?;
             let stdout = child.stdout.take().map(OwnedFd::from);
             let stderr = child.stderr.take().map(OwnedFd::from);
             (child, None, stdout.into_iter().chain(stderr).collect())
         }
         Launch::Pipe | Launch::Orphanable | Launch::Race => {
-            command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
             own_process_group(&mut command);
-            let mut child = command.spawn().map_err(|err| format!("could not start {:?}: {err}", argv[0]))?;
-            for (stream, closable) in [
-                (child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), true),
-                (child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>), false),
-            ] {
-                let Some(mut stream) = stream else { continue };
-                let sink = output.clone();
-                let close = close_pipe.clone();
-                let open = output.open_stream();
-                std::thread::spawn(move || {
-                    let _open = open;
-                    let mut buffer = [0u8; 4096];
-                    while let Ok(read) = stream.read(&mut buffer) {
-                        if read == 0 {
-                            break;
-                        }
-                        sink.push(&String::from_utf8_lossy(&buffer[..read]));
-                        // A reader that goes away early: the pipe closes here.
-                        if closable && close.load(Ordering::SeqCst) {
-                            break;
-                        }
-                    }
-                });
-            }
-            (child, None, Vec::new())
+            let piped = launch::spawn_piped(&mut command)?;
+            output = piped.output;
+            close_pipe = piped.close_stdout;
+            (piped.child, None, Vec::new())
         }
     };
     let pid = Pid::from_raw(child.id() as i32);
@@ -270,7 +188,7 @@ fn own_process_group(command: &mut Command) {
 /// yet: it would then wait forever for a writer.)
 pub fn launch_race(
     argv: &[String],
-    cwd: &std::path::Path,
+    cwd: &Path,
     env: &[(String, String)],
     token: &str,
     timeout: Duration,
@@ -294,6 +212,27 @@ pub fn launch_race(
     }
     drop(gate);
     Ok(racers)
+}
+
+/// Runs a helper command (a second server, `bengal cleanup`) to its end,
+/// marked with `token`, for at most `timeout`; its exit and its output.
+pub fn run_to_end(argv: &[String], token: &str, timeout: Duration) -> Result<(WaitStatus, String), String> {
+    let (program, args) = argv.split_first().ok_or("nothing to run")?;
+    let mut command = Command::new(program);
+    command.args(args).env(TOKEN_VAR, token).env("NO_COLOR", "1");
+    let piped = launch::spawn_piped(&mut command)?;
+    let pid = Pid::from_raw(piped.child.id() as i32);
+    match launch::wait_exit(pid, timeout) {
+        Ok(status) => {
+            piped.output.wait_closed(timeout)?;
+            Ok((status, piped.output.text()))
+        }
+        Err(err) => {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = launch::wait_exit(pid, timeout);
+            Err(format!("{}: {err}", args.first().unwrap_or(program)))
+        }
+    }
 }
 
 impl Launched {
@@ -320,15 +259,10 @@ impl Launched {
             return Ok(pid);
         }
         let shell = self.child.id();
-        let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            if let Some(pid) = super::oracles::children_of(shell).first() {
-                self.pid = Some(Pid::from_raw(*pid as i32));
-                return Ok(Pid::from_raw(*pid as i32));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Err("the parent shell started no server".to_owned())
+        let found = poll::until(timeout, || procfs::children_of(shell).first().copied());
+        let pid = Pid::from_raw(found.ok_or("the parent shell started no server")? as i32);
+        self.pid = Some(pid);
+        Ok(pid)
     }
 
     /// SIGKILLs the parent shell and reaps it; the server is then ours (the
@@ -346,14 +280,12 @@ impl Launched {
 
     /// Waits for the server to exit, for at most `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<WaitStatus> {
-        let end = Instant::now() + timeout;
-        loop {
-            match self.try_exit() {
-                Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(2)),
-                Ok(None) | Err(_) => return None,
-            }
-        }
+        poll::until(timeout, || match self.try_exit() {
+            Ok(Some(status)) => Some(Some(status)),
+            Ok(None) => None,
+            Err(_) => Some(None),
+        })
+        .flatten()
     }
 
     /// The server's exit if it has exited (reaping it), without waiting;
@@ -363,38 +295,28 @@ impl Launched {
             return Ok(Some(status));
         }
         let pid = self.pid.ok_or("the server's pid is not known")?;
-        match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => Ok(None),
-            Ok(status) => {
-                self.reaped = Some(status);
-                Ok(Some(status))
-            }
-            Err(err) => Err(format!("waiting for {pid}: {err}")),
-        }
+        let status = launch::try_wait(pid)?;
+        self.reaped = status;
+        Ok(status)
     }
 
-    /// Waits until the process has `path` open (any descriptor in
-    /// `/proc/PID/fd` is that file), for at most `timeout`.
-    fn wait_until_open(&mut self, path: &std::path::Path, timeout: Duration) -> Result<(), String> {
-        use std::os::unix::fs::MetadataExt;
-        let wanted = std::fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    /// Waits until the process has `path` open, for at most `timeout`.
+    fn wait_until_open(&mut self, path: &Path, timeout: Duration) -> Result<(), String> {
         let pid = self.pid.ok_or("the racer's pid is not known")?;
-        let has_it_open = || {
-            std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten().any(|fd| {
-                std::fs::metadata(fd.path()).is_ok_and(|m| m.ino() == wanted.ino() && m.dev() == wanted.dev())
-            })
-        };
-        let end = Instant::now() + timeout;
-        while !has_it_open() {
-            if let Ok(Some(status)) = self.try_exit() {
-                return Err(format!("racer {pid} ended before its release ({status:?}): {}", self.output.text()));
-            }
-            if Instant::now() >= end {
-                return Err(format!("racer {pid} did not open {} within {} ms", path.display(), timeout.as_millis()));
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        Ok(())
+        let opened = poll::until(timeout, || match procfs::has_open(pid.as_raw() as u32, path) {
+            Ok(true) => Some(Ok(())),
+            Err(err) => Some(Err(format!("{}: {err}", path.display()))),
+            Ok(false) => match self.try_exit() {
+                Ok(Some(status)) => {
+                    Some(Err(format!("racer {pid} ended before its release ({status:?}): {}", self.output.text())))
+                }
+                Ok(None) => None,
+                Err(err) => Some(Err(err)),
+            },
+        });
+        opened.unwrap_or_else(|| {
+            Err(format!("racer {pid} did not open {} within {} ms", path.display(), timeout.as_millis()))
+        })
     }
 }
 
@@ -404,7 +326,7 @@ impl Drop for Launched {
             && let Some(pid) = self.pid
         {
             let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
+            let _ = nix::sys::wait::waitpid(pid, None);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -432,5 +354,13 @@ mod tests {
         let apart = started[0].abs_diff(started[1]);
         eprintln!("the racers started {} µs apart", apart / 1000);
         assert!(apart < 1_000_000_000, "{apart} ns apart");
+    }
+
+    #[test]
+    fn a_command_run_to_its_end_gives_its_exit_and_output() {
+        let argv = ["sh", "-c", "echo said; exit 3"].map(String::from);
+        let (status, output) = run_to_end(&argv, "end-test", Duration::from_secs(10)).unwrap();
+        assert!(matches!(status, WaitStatus::Exited(_, 3)), "{status:?}");
+        assert_eq!(output, "said\n");
     }
 }

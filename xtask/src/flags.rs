@@ -1,0 +1,213 @@
+//! Every task's flags, parsed in one place against one usage text (as
+//! rust-analyzer's xtask does with `xflags`, by hand here: three tasks do not
+//! need a dependency). A flag that is unknown, repeated where it cannot be,
+//! or missing its value is a usage error: `main` prints it with [`USAGE`]
+//! and exits 2.
+
+use std::path::PathBuf;
+
+/// The one usage text, for every task.
+pub const USAGE: &str = "\
+usage: cargo xtask <task>
+  test                      every test of the workspace, then the chaos suite (as CI runs them)
+  chaos [FILTER] [--repeat N] [--json FILE] [--keep-going] [--server 'CMD {port}']
+                            the scenarios (scenarios/*.toml) whose name contains FILTER
+  bench [--pages N] [--runs N] [--serve-only]
+                            build and serve times on a generated site, against Hugo when installed
+  help                      this text";
+
+/// What to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Task {
+    /// `test`: every test, then the chaos suite.
+    Test,
+    /// `chaos`: the scenario suite.
+    Chaos(Chaos),
+    /// `bench`: build and serve timings.
+    Bench(Bench),
+    /// `help`, `--help`, `-h`: print [`USAGE`].
+    Help,
+}
+
+/// `cargo xtask chaos`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Chaos {
+    /// Only scenarios whose name contains this (the negative controls run
+    /// only with the whole suite).
+    pub filter: Option<String>,
+    /// How many times to run the suite.
+    pub repeat: usize,
+    /// Where to write every outcome as JSON.
+    pub json: Option<PathBuf>,
+    /// Run on after a failed scenario instead of stopping at the first.
+    pub keep_going: bool,
+    /// Another dev server to run the portable scenarios against: a shell
+    /// command in which `{port}` is replaced.
+    pub server: Option<String>,
+}
+
+impl Default for Chaos {
+    /// The whole suite, once, stopping at the first failure: what
+    /// `cargo xtask test` runs.
+    fn default() -> Chaos {
+        Chaos { filter: None, repeat: 1, json: None, keep_going: false, server: None }
+    }
+}
+
+/// `cargo xtask bench`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Bench {
+    /// How many pages the generated site has (at least 1).
+    pub pages: usize,
+    /// How many timed runs of each build (at least 1).
+    pub runs: usize,
+    /// Only the dev server part (the build comparison takes minutes).
+    pub serve_only: bool,
+}
+
+impl Default for Bench {
+    fn default() -> Bench {
+        Bench { pages: 10_000, runs: 5, serve_only: false }
+    }
+}
+
+/// What was wrong with the command line; shown above [`USAGE`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses the arguments after `cargo xtask`.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task, UsageError> {
+    let mut args = args.into_iter();
+    let task = args.next().ok_or_else(|| UsageError("no task given".to_owned()))?;
+    match task.as_str() {
+        "test" => match args.next() {
+            None => Ok(Task::Test),
+            Some(extra) => Err(UsageError(format!("test: {}", unexpected(&extra)))),
+        },
+        "chaos" => parse_chaos(args).map(Task::Chaos).map_err(|err| UsageError(format!("chaos: {err}"))),
+        "bench" => parse_bench(args).map(Task::Bench).map_err(|err| UsageError(format!("bench: {err}"))),
+        "help" | "--help" | "-h" => Ok(Task::Help),
+        other => Err(UsageError(format!("unknown task `{other}`"))),
+    }
+}
+
+fn parse_chaos(mut args: impl Iterator<Item = String>) -> Result<Chaos, UsageError> {
+    let mut chaos = Chaos::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--repeat" => chaos.repeat = number(&mut args, "--repeat", 0)?,
+            "--json" => chaos.json = Some(value(&mut args, "--json", "a file")?.into()),
+            "--keep-going" => chaos.keep_going = true,
+            "--server" => chaos.server = Some(value(&mut args, "--server", "a command with {port}")?),
+            filter if !filter.starts_with('-') && chaos.filter.is_none() => chaos.filter = Some(filter.to_owned()),
+            other => return Err(unexpected(other)),
+        }
+    }
+    Ok(chaos)
+}
+
+fn parse_bench(mut args: impl Iterator<Item = String>) -> Result<Bench, UsageError> {
+    let mut bench = Bench::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--pages" => bench.pages = number(&mut args, "--pages", 1)?,
+            "--runs" => bench.runs = number(&mut args, "--runs", 1)?,
+            "--serve-only" => bench.serve_only = true,
+            other => return Err(unexpected(other)),
+        }
+    }
+    Ok(bench)
+}
+
+/// An argument that is neither a known flag nor an expected value.
+fn unexpected(arg: &str) -> UsageError {
+    if arg.starts_with('-') {
+        UsageError(format!("unknown flag `{arg}`"))
+    } else {
+        UsageError(format!("unexpected argument `{arg}`"))
+    }
+}
+
+/// The value after `flag`.
+fn value(args: &mut impl Iterator<Item = String>, flag: &str, what: &str) -> Result<String, UsageError> {
+    args.next().ok_or_else(|| UsageError(format!("{flag} takes {what}")))
+}
+
+/// The number after `flag`, at least `least`.
+fn number(args: &mut impl Iterator<Item = String>, flag: &str, least: usize) -> Result<usize, UsageError> {
+    let text = value(args, flag, "a number")?;
+    match text.parse() {
+        Ok(number) if number >= least => Ok(number),
+        _ if least > 0 => Err(UsageError(format!("{flag} takes a number of at least {least}, not `{text}`"))),
+        _ => Err(UsageError(format!("{flag} takes a number, not `{text}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_line(line: &str) -> Result<Task, UsageError> {
+        parse(line.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn every_task_with_its_flags() {
+        assert_eq!(parse_line("test"), Ok(Task::Test));
+        assert_eq!(parse_line("chaos"), Ok(Task::Chaos(Chaos::default())));
+        assert_eq!(
+            parse(
+                [
+                    "chaos",
+                    "sig",
+                    "--repeat",
+                    "3",
+                    "--json",
+                    "out.json",
+                    "--keep-going",
+                    "--server",
+                    "hugo server -p {port}"
+                ]
+                .map(str::to_owned)
+            ),
+            Ok(Task::Chaos(Chaos {
+                filter: Some("sig".to_owned()),
+                repeat: 3,
+                json: Some("out.json".into()),
+                keep_going: true,
+                server: Some("hugo server -p {port}".to_owned()),
+            }))
+        );
+        assert_eq!(
+            parse_line("bench --pages 50 --runs 2 --serve-only"),
+            Ok(Task::Bench(Bench { pages: 50, runs: 2, serve_only: true }))
+        );
+        assert_eq!(parse_line("bench"), Ok(Task::Bench(Bench::default())));
+        assert_eq!(parse_line("--help"), Ok(Task::Help));
+    }
+
+    #[test]
+    fn what_is_not_in_the_usage_is_an_error_naming_it() {
+        for (line, named) in [
+            ("", "no task"),
+            ("deploy", "`deploy`"),
+            ("test --release", "`--release`"),
+            ("chaos --repeats 2", "chaos: unknown flag `--repeats`"),
+            ("chaos sig term", "`term`"),
+            ("chaos --repeat", "--repeat takes a number"),
+            ("chaos --repeat many", "`many`"),
+            ("bench --runs 0", "bench: --runs takes a number of at least 1"),
+            ("bench --pages 0", "at least 1"),
+            ("bench fast", "`fast`"),
+        ] {
+            let err = parse_line(line).unwrap_err();
+            assert!(err.0.contains(named), "{line:?}: {err}");
+        }
+    }
+}
