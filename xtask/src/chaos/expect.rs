@@ -3,6 +3,7 @@
 //! snapshot of its cleanup log), and the exit of a command a step runs to
 //! its end.
 
+use std::path::Path;
 use std::time::Instant;
 
 use bengal_tests::poll;
@@ -10,9 +11,9 @@ use nix::sys::wait::WaitStatus;
 
 use super::WAIT;
 use super::oracles;
+use super::process::Launched;
 use super::report::{self, Outcome};
-use super::runner::Runner;
-use super::schema::{Exit, PidFile};
+use super::schema::{Exit, PidFile, Scenario};
 
 /// How a status reads in the table and in messages: as an [`Exit`] where
 /// it is one (`code:0`, `signal:SIGTERM`).
@@ -29,16 +30,29 @@ pub fn check_exit(expected: Exit, status: WaitStatus) -> Result<(), String> {
     }
 }
 
+/// A scenario whose steps are done, as the checks of its end see it.
+pub struct Finished<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The server under test.
+    pub server: &'a mut Launched,
+    /// The site it served.
+    pub site: &'a Path,
+    /// The port under test.
+    pub port: u16,
+    /// When the last fault happened, and how long the output was then.
+    pub fault: Option<(Instant, usize)>,
+    /// Whether the server is another than Bengal: only the port is checked.
+    pub foreign: bool,
+    /// Every Bengal server's pid, for the redaction.
+    pub pids: Vec<u32>,
+}
+
 /// Checks what the scenario expects of the server under test once its
 /// steps are done, filling in the outcome's exit and timings.
-pub fn check(runner: &mut Runner, outcome: &mut Outcome, failures: &mut Vec<String>) {
-    let scenario = runner.scenario;
+pub fn check(finished: Finished<'_>, outcome: &mut Outcome, failures: &mut Vec<String>) {
+    let Finished { scenario, server, site, port, fault, foreign, pids } = finished;
     let expect = &scenario.expect;
-    let fault = runner.fault;
-    let foreign = runner.foreign;
-    let port = runner.port;
-    let pids = runner.server_pids();
-    let Some(server) = runner.server.as_mut() else { return };
     if expect.exit == Exit::Running {
         outcome.exit = Exit::Running.to_string();
         if bengal_tests::http::get(port, "/", WAIT).is_err() {
@@ -102,7 +116,7 @@ pub fn check(runner: &mut Runner, outcome: &mut Outcome, failures: &mut Vec<Stri
     if foreign {
         return;
     }
-    let pid_file = runner.site.join(".bengal/server.pid").exists();
+    let pid_file = site.join(".bengal/server.pid").exists();
     match expect.pid_file {
         Some(PidFile::Absent) if pid_file => failures.push(".bengal/server.pid was left behind".into()),
         Some(PidFile::Present) if !pid_file => failures.push(".bengal/server.pid is missing".into()),
@@ -112,7 +126,7 @@ pub fn check(runner: &mut Runner, outcome: &mut Outcome, failures: &mut Vec<Stri
     failures.extend(lacking(&text, &expect.output).map(|line| format!("the output lacks {line:?}")));
     if expect.snapshot {
         let from = fault.map(|(_, len)| len).unwrap_or(0).min(text.len());
-        let log = report::redact(&text[from..], &runner.site, port, &pids);
+        let log = report::redact(&text[from..], site, port, &pids);
         if let Err(err) = report::snapshot(&scenario.name, &log) {
             failures.push(err);
         }

@@ -10,7 +10,7 @@ use bengal_tests::events::EventStream;
 use bengal_tests::{http, poll};
 use nix::sys::signal::Signal;
 
-use super::expect::{self, check_exit, describe};
+use super::expect::{self, Finished, check_exit, describe};
 use super::oracles;
 use super::process::{self, Launched};
 use super::report::{Outcome, Verdict};
@@ -18,21 +18,21 @@ use super::schema::{Exit, Launch, Port, Scenario, Step};
 use super::{FLOOD_RESPONSE, WAIT};
 
 /// The state of one running scenario.
-pub struct Runner<'a> {
+struct Runner<'a> {
     /// The scenario.
-    pub scenario: &'a Scenario,
+    scenario: &'a Scenario,
     /// The copy of the fixture site it runs in.
-    pub site: PathBuf,
+    site: PathBuf,
     /// The port under test (learnt from the banner where it falls back).
-    pub port: u16,
+    port: u16,
     /// The mark in the environment of every process it starts.
     token: String,
     /// The command line of the server under test.
     argv: Vec<String>,
     /// Whether the server is another (`--server`): Bengal-only checks skip.
-    pub foreign: bool,
+    foreign: bool,
     /// The server under test.
-    pub server: Option<Launched>,
+    server: Option<Launched>,
     /// Servers it replaced, kept for the oracles and the redaction.
     previous: Vec<Launched>,
     /// Both servers of a race launch, until `wait_ready` has told the winner
@@ -41,7 +41,7 @@ pub struct Runner<'a> {
     /// When the server under test was started (released, for a race).
     started: Instant,
     /// When the last fault happened, and how long the output was then.
-    pub fault: Option<(Instant, usize)>,
+    fault: Option<(Instant, usize)>,
     ready_ms: Option<u128>,
     /// Connections held open (a live-reload stream, a keep-alive).
     held: Vec<TcpStream>,
@@ -124,7 +124,7 @@ pub fn run_scenario(scenario: &Scenario, server: Option<&str>, index: usize) -> 
         }
     }
     if failures.is_empty() {
-        expect::check(&mut runner, &mut outcome, &mut failures);
+        runner.check(&mut outcome, &mut failures);
     }
     // The oracles, whatever happened above.
     drop(runner.held.drain(..));
@@ -389,8 +389,24 @@ impl Runner<'_> {
         text
     }
 
+    /// Checks the end, when a server was started.
+    fn check(&mut self, outcome: &mut Outcome, failures: &mut Vec<String>) {
+        let pids = self.server_pids();
+        let Some(server) = self.server.as_mut() else { return };
+        let finished = Finished {
+            scenario: self.scenario,
+            server,
+            site: &self.site,
+            port: self.port,
+            fault: self.fault,
+            foreign: self.foreign,
+            pids,
+        };
+        expect::check(finished, outcome, failures);
+    }
+
     /// The pids of every Bengal server of the scenario, for the redaction.
-    pub fn server_pids(&self) -> Vec<u32> {
+    fn server_pids(&self) -> Vec<u32> {
         self.previous.iter().chain(self.server.iter()).filter_map(|s| s.pid.map(|p| p.as_raw() as u32)).collect()
     }
 }
