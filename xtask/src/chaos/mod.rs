@@ -67,6 +67,7 @@ pub fn run(flags: &flags::Chaos) -> Result<(), String> {
                 Err(err) => Outcome::not_loaded(&file.stem, err.clone()),
             };
             report::print_row(&outcome);
+            // A file that did not load stops nothing: the others are sound.
             let stop = outcome.result == report::Verdict::Fail && file.scenario.is_ok() && !flags.keep_going;
             outcomes.push(outcome);
             if stop {

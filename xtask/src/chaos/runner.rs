@@ -42,6 +42,7 @@ struct Runner<'a> {
     started: Instant,
     /// When the last fault happened, and how long the output was then.
     fault: Option<(Instant, usize)>,
+    /// From the start to the port accepting, once it has.
     ready_ms: Option<u128>,
     /// Connections held open (a live-reload stream, a keep-alive).
     held: Vec<TcpStream>,
