@@ -14,6 +14,15 @@ use crate::error::{Error, Result};
 /// The name of the configuration file at a site's root.
 pub const CONFIG_FILE: &str = "bengal.toml";
 
+/// Zola's configuration, by its current name and its older one, read when a
+/// site has no `bengal.toml`; in this order.
+pub const ZOLA_CONFIG_FILES: [&str; 2] = ["zola.toml", "config.toml"];
+
+/// Whether `name` (a file at the site root) is a configuration file.
+pub fn is_config_file(name: &str) -> bool {
+    name == CONFIG_FILE || ZOLA_CONFIG_FILES.contains(&name)
+}
+
 /// The content directory's name, relative to the site root.
 pub const CONTENT_DIR: &str = "content";
 

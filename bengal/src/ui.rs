@@ -193,6 +193,21 @@ impl Ui {
         }
     }
 
+    /// Which configuration file was read, when it is Zola's, and what of it
+    /// Bengal ignores for now: said once per build or server.
+    pub fn config_notes(&self, notes: &bengal::build::ConfigNotes) {
+        if notes.file != bengal::paths::CONFIG_FILE {
+            self.info(&format!("Read {} (Zola's configuration)", notes.file));
+        }
+        if !notes.ignored.is_empty() {
+            self.warning(&format!(
+                "{} asks for what Bengal does not do yet; ignored: {}",
+                notes.file,
+                notes.ignored.join(", ")
+            ));
+        }
+    }
+
     /// The serve banner: what is served, where, and how to stop.
     pub fn banner(&self, site: &Path, url: &str) {
         if !self.quiet {

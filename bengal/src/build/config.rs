@@ -1,14 +1,16 @@
-//! `bengal.toml`: read as written ([`RawConfig`]), then resolved ([`Config`]).
+//! The site's configuration: `bengal.toml`, read as written ([`RawConfig`])
+//! then resolved ([`Config`]); or, when there is none, Zola's `zola.toml` or
+//! `config.toml` ([`super::zola_config`]).
 //!
-//! Unknown keys are an error naming the key and its line: a misspelt
-//! `paginate_by` silently ignored is an afternoon lost.
+//! In `bengal.toml`, unknown keys are an error naming the key and its line: a
+//! misspelt `paginate_by` silently ignored is an afternoon lost.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, line_of_offset};
-use crate::paths::CONFIG_FILE;
+use crate::paths::{CONFIG_FILE, ZOLA_CONFIG_FILES};
 
 /// `bengal.toml` exactly as written.
 #[derive(Debug, Default, Deserialize)]
@@ -21,6 +23,9 @@ struct RawConfig {
     output_dir: Option<PathBuf>,
     taxonomies: Option<Vec<String>>,
     paginate_by: Option<usize>,
+    generate_feeds: Option<bool>,
+    generate_sitemap: Option<bool>,
+    generate_robots_txt: Option<bool>,
     markdown: MarkdownConfig,
     extra: toml::Table,
 }
@@ -68,24 +73,44 @@ pub struct Config {
     /// Markdown options.
     #[serde(skip)]
     pub markdown: MarkdownConfig,
+    /// Whether `atom.xml` is written.
+    #[serde(skip)]
+    pub generate_feeds: bool,
+    /// Whether `sitemap.xml` is written.
+    #[serde(skip)]
+    pub generate_sitemap: bool,
+    /// Whether `robots.txt` is written.
+    #[serde(skip)]
+    pub generate_robots_txt: bool,
     /// The free `[extra]` table, for themes.
     pub extra: serde_json::Value,
+    /// The file it was read from (`bengal.toml`, `zola.toml`, `config.toml`).
+    #[serde(skip)]
+    pub file: &'static str,
+    /// Keys of a Zola configuration that ask for what Bengal does not do yet.
+    #[serde(skip)]
+    pub ignored: Vec<String>,
 }
 
 impl Config {
-    /// Reads `bengal.toml` from the site `root`.
+    /// Reads the site's configuration from `root`: `bengal.toml`, else Zola's
+    /// `zola.toml` or `config.toml`.
     pub fn load(root: &Path) -> Result<Config> {
-        let path = root.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|err| {
-            if err.kind() == std::io::ErrorKind::NotFound {
+        let file = std::iter::once(CONFIG_FILE)
+            .chain(ZOLA_CONFIG_FILES)
+            .find(|name| root.join(name).is_file())
+            .ok_or_else(|| {
                 Error::new(format!("no {CONFIG_FILE} in {}", root.display())).with_hint(
-                    "run bengal inside a site, pass --root DIR, or create a site with `bengal new site NAME`",
+                    "run bengal inside a site, pass --root DIR, or create a site with `bengal new site NAME` \
+                     (a Zola site's zola.toml or config.toml is read as well)",
                 )
-            } else {
-                Error::io(&path, "read it", err)
-            }
-        })?;
-        Config::parse(&text).map_err(|err| Error { file: Some(PathBuf::from(CONFIG_FILE)), ..err })
+            })?;
+        let path = root.join(file);
+        let text = std::fs::read_to_string(&path).map_err(|err| Error::io(Path::new(file), "read it", err))?;
+        let parsed = if file == CONFIG_FILE { Config::parse(&text) } else { super::zola_config::parse(&text) };
+        let mut config = parsed.map_err(|err| Error { file: Some(PathBuf::from(file)), ..err })?;
+        config.file = file;
+        Ok(config)
     }
 
     /// Parses the text of a `bengal.toml`.
@@ -109,8 +134,13 @@ impl Config {
             output_dir: raw.output_dir.unwrap_or_else(|| PathBuf::from("public")),
             taxonomies,
             paginate_by: raw.paginate_by.unwrap_or(0),
+            generate_feeds: raw.generate_feeds.unwrap_or(true),
+            generate_sitemap: raw.generate_sitemap.unwrap_or(true),
+            generate_robots_txt: raw.generate_robots_txt.unwrap_or(true),
             markdown: raw.markdown,
             extra: toml_to_json(toml::Value::Table(raw.extra)),
+            file: CONFIG_FILE,
+            ignored: Vec::new(),
         })
     }
 

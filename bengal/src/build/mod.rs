@@ -23,6 +23,7 @@ pub(crate) mod render;
 mod scaffold;
 pub(crate) mod site;
 pub(crate) mod templates;
+mod zola_config;
 
 pub use scaffold::new_site;
 
@@ -44,6 +45,8 @@ pub struct BuildSummary {
     pub sections: usize,
     /// Files copied: `static/`, co-located and loose assets.
     pub assets: usize,
+    /// Where the configuration came from, and what of it Bengal ignores.
+    pub config: ConfigNotes,
     /// Where the output went.
     pub output: PathBuf,
     /// Wall time of the whole build.
@@ -52,6 +55,22 @@ pub struct BuildSummary {
     pub report: WriteReport,
     /// Wall time of each stage, in order, for `--verbose`.
     pub stages: Vec<(&'static str, Duration)>,
+}
+
+/// What the author is told about the configuration once: which file was
+/// read, and the keys of a Zola configuration Bengal does not honour yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigNotes {
+    /// `bengal.toml`, `zola.toml` or `config.toml`.
+    pub file: &'static str,
+    /// Keys that ask for what Bengal does not do yet.
+    pub ignored: Vec<String>,
+}
+
+impl ConfigNotes {
+    pub(crate) fn of(config: &config::Config) -> ConfigNotes {
+        ConfigNotes { file: config.file, ignored: config.ignored.clone() }
+    }
 }
 
 /// A finished full build: what was built, kept by the dev server to rebuild
@@ -90,6 +109,7 @@ pub fn run(options: &BuildOptions, previous: Option<&Site>, progress: &(dyn Fn(u
     let report = output_dir.write_all(&artifacts)?;
     stage("write changed files");
     let summary = BuildSummary {
+        config: ConfigNotes::of(&site.config),
         pages: site.pages.len(),
         sections: site.sections.len(),
         assets: artifacts.iter().filter(|a| matches!(a, Artifact::Copy { .. })).count(),

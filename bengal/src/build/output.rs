@@ -66,7 +66,10 @@ pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<Pa
     let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     let output_abs = resolve_path(output);
     if root_abs.starts_with(&output_abs)
-        || output_abs.join(crate::paths::CONFIG_FILE).exists()
+        || [crate::paths::CONFIG_FILE]
+            .into_iter()
+            .chain(crate::paths::ZOLA_CONFIG_FILES)
+            .any(|f| output_abs.join(f).exists())
         || ["content", "templates", "static"].iter().any(|dir| output_abs.starts_with(root_abs.join(dir)))
     {
         return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))

@@ -119,6 +119,17 @@ pub fn render_jobs(
         .collect()
 }
 
+/// Whether the site asks for `job` at all: the feed, the sitemap and
+/// `robots.txt` can each be turned off.
+pub fn wanted(site: &Site, job: &Job) -> bool {
+    match job {
+        Job::Feed => site.config.generate_feeds,
+        Job::Sitemap => site.config.generate_sitemap,
+        Job::Robots => site.config.generate_robots_txt,
+        _ => true,
+    }
+}
+
 /// Every output file of `site`.
 pub fn plan(site: &Site) -> Result<Vec<Job>> {
     let mut jobs: Vec<Job> = (0..site.pages.len()).map(Job::Page).collect();
@@ -133,7 +144,7 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
             jobs.extend((0..pagers).map(|pager| Job::TermPager { taxonomy: t, term: index, pager }));
         }
     }
-    jobs.extend([Job::NotFound, Job::Feed, Job::Sitemap, Job::Robots]);
+    jobs.extend([Job::NotFound, Job::Feed, Job::Sitemap, Job::Robots].into_iter().filter(|job| wanted(site, job)));
     for (index, page) in site.pages.iter().enumerate() {
         for alias in &page.source.front.aliases {
             if alias.trim_matches('/').is_empty() {

@@ -11,6 +11,7 @@ pub fn run(args: &BuildArgs, ui: &Ui) -> Result<()> {
     let built = build::run(&options, None, &|done, total| progress.update(done, total));
     progress.finish();
     let summary = built?.summary;
+    ui.config_notes(&summary.config);
     ui.success(&format!(
         "Built {} {}, {} {}, {} {} in {} ms → {}",
         summary.pages,

@@ -217,7 +217,10 @@ fn printer(ui: Ui, args: &ServeArgs) -> devserver::Events {
                 open_browser(&ui, &url);
             }
         }
-        ServerEvent::Built { elapsed } => ui.success(&format!("Built in {} ms", elapsed.as_millis())),
+        ServerEvent::Built { elapsed, config } => {
+            ui.config_notes(&config);
+            ui.success(&format!("Built in {} ms", elapsed.as_millis()))
+        }
         ServerEvent::Rebuilding { changes } => {
             ui.verbose(&format!("rebuilding after {changes} change{}", if changes == 1 { "" } else { "s" }))
         }

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::build::BuildOptions;
 use crate::build::output::WriteReport;
+use crate::build::{BuildOptions, ConfigNotes};
 use crate::error::{Error, Result};
 use crate::lifecycle::{Lifecycle, Shutdown, Trigger, failpoint, failpoint_set};
 use crate::paths::{self, PID_FILE, SERVE_DIR};
@@ -75,6 +75,8 @@ pub enum ServerEvent {
     Built {
         /// How long it took.
         elapsed: Duration,
+        /// What to tell about the configuration.
+        config: ConfigNotes,
     },
     /// A rebuild started, after this many changed paths.
     Rebuilding {
@@ -188,7 +190,12 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     .await?;
     rebuilder = returned;
     match first {
-        Ok(_) => events(ServerEvent::Built { elapsed: started.elapsed() }),
+        // A build that succeeded is the last good one, which has its notes.
+        Ok(_) => {
+            if let Some(config) = rebuilder.config_notes() {
+                events(ServerEvent::Built { elapsed: started.elapsed(), config });
+            }
+        }
         Err(err) => {
             state.set_first_build_error(Some(err.clone()));
             events(ServerEvent::BuildFailed(err));

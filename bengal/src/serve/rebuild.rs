@@ -17,9 +17,9 @@ use crate::build::output::{Artifact, OutputDir, WriteReport};
 use crate::build::render::{self, Job, section_paginate_by};
 use crate::build::site::{Page, Site};
 use crate::build::templates::Templates;
-use crate::build::{self, BuildOptions};
+use crate::build::{self, BuildOptions, ConfigNotes};
 use crate::error::Result;
-use crate::paths::{self, CONFIG_FILE, CONTENT_DIR, STATIC_DIR, TEMPLATES_DIR};
+use crate::paths::{self, CONTENT_DIR, STATIC_DIR, TEMPLATES_DIR};
 use crate::serve::watch::Batch;
 
 /// The last good build, kept to rebuild from.
@@ -55,6 +55,11 @@ impl Rebuilder {
     /// Whether a build has succeeded yet.
     pub fn has_built(&self) -> bool {
         self.last.is_some()
+    }
+
+    /// What to tell about the configuration of the last good build.
+    pub fn config_notes(&self) -> Option<ConfigNotes> {
+        self.last.as_ref().map(|last| ConfigNotes::of(&last.site.config))
     }
 
     /// Builds everything; on error the last good build stays in place.
@@ -106,7 +111,7 @@ impl Rebuilder {
             jobs.push(Job::Copy { source: source.clone(), dest });
         }
         let mut seen = HashSet::new();
-        jobs.retain(|job| seen.insert(format!("{job:?}")));
+        jobs.retain(|job| render::wanted(&last.site, job) && seen.insert(format!("{job:?}")));
         step(&mut self.timings, "read changes");
         let artifacts: Vec<Artifact> = render::render_jobs(&last.site, &last.templates, &jobs, &|_, _| {})?;
         step(&mut self.timings, "render");
@@ -130,7 +135,7 @@ fn classify(root: &Path, batch: &Batch) -> Plan {
         let exists = path.is_file();
         let first = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
         match first.as_deref() {
-            Some(CONFIG_FILE) => plan.everything = true,
+            Some(name) if paths::is_config_file(name) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
                 let name = relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative);
                 plan.templates.insert(paths::slash_path(name));

@@ -1,0 +1,188 @@
+//! Zola's `zola.toml` (or its older name `config.toml`), read as Zola reads
+//! it, so that a Zola site builds as it is.
+//!
+//! Every key Zola knows is understood: what Bengal does is honoured, and what
+//! asks for a feature Bengal does not have yet is listed once, in one warning
+//! ([`Config::ignored`]), never silently dropped and never an error. A key
+//! left at Zola's default asks for nothing and is not listed.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::build::config::{Config, MarkdownConfig, toml_error, toml_to_json};
+use crate::error::{Error, Result};
+
+/// The keys Bengal honours, as serde reads them; the rest land in `rest`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ZolaConfig {
+    base_url: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    default_language: Option<String>,
+    output_dir: Option<PathBuf>,
+    taxonomies: Vec<ZolaTaxonomy>,
+    /// Zola 0.19 renamed `generate_feed` to `generate_feeds`; both are read.
+    generate_feeds: Option<bool>,
+    generate_feed: Option<bool>,
+    generate_sitemap: Option<bool>,
+    generate_robots_txt: Option<bool>,
+    markdown: toml::Table,
+    extra: toml::Table,
+    #[serde(flatten)]
+    rest: toml::Table,
+}
+
+#[derive(Debug, Deserialize)]
+struct ZolaTaxonomy {
+    name: String,
+    #[serde(flatten)]
+    rest: toml::Table,
+}
+
+/// Keys whose Zola default is not "off" (false, empty): set to that default,
+/// they ask for nothing.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("feed_filenames", "[\"atom.xml\"]"),
+    ("exclude_paginated_pages_in_sitemap", "\"none\""),
+    ("mode", "\"build\""),
+    ("markdown.external_links_external", "true"),
+    ("markdown.highlighting.style", "\"inline\""),
+    ("slugify.paths", "\"on\""),
+    ("slugify.taxonomies", "\"on\""),
+    ("slugify.anchors", "\"on\""),
+    ("search.include_title", "true"),
+    ("search.include_content", "true"),
+    ("search.index_format", "\"elasticlunr_javascript\""),
+    ("link_checker.internal_level", "\"error\""),
+    ("link_checker.external_level", "\"error\""),
+];
+
+/// Parses the text of a Zola configuration.
+pub fn parse(text: &str) -> Result<Config> {
+    let raw: ZolaConfig = toml::from_str(text).map_err(|err| toml_error(text, &err))?;
+    let mut ignored = Vec::new();
+    let mut taxonomies = Vec::new();
+    for taxonomy in raw.taxonomies {
+        for (key, value) in taxonomy.rest {
+            list_requests(&format!("taxonomies.{}.{key}", taxonomy.name), &value, &mut ignored);
+        }
+        taxonomies.push(taxonomy.name);
+    }
+    let mut markdown = MarkdownConfig { highlight_code: false, smart_punctuation: false, heading_anchors: false };
+    for (key, value) in raw.markdown {
+        match (key.as_str(), &value) {
+            ("highlight_code", toml::Value::Boolean(on)) => markdown.highlight_code = *on,
+            // Zola 0.22: highlighting is on once configured; its theme
+            // choices are Bengal's own (syntax.css).
+            ("highlighting", toml::Value::Table(table)) => {
+                markdown.highlight_code = true;
+                for (key, value) in table {
+                    list_requests(&format!("markdown.highlighting.{key}"), value, &mut ignored);
+                }
+            }
+            ("smart_punctuation", toml::Value::Boolean(on)) => markdown.smart_punctuation = *on,
+            ("insert_anchor_links", toml::Value::String(place)) => markdown.heading_anchors = place != "none",
+            _ => list_requests(&format!("markdown.{key}"), &value, &mut ignored),
+        }
+    }
+    for (key, value) in raw.rest {
+        list_requests(&key, &value, &mut ignored);
+    }
+    ignored.sort();
+    let base_url = raw.base_url.ok_or_else(|| {
+        Error::new("`base_url` is missing; Zola requires it").with_hint("add base_url = \"https://example.org\"")
+    })?;
+    let mut config = Config::parse("").map_err(|err| Error::new(err.message))?;
+    config = config.with_base_url(&base_url);
+    config.title = raw.title.unwrap_or_default();
+    config.description = raw.description.unwrap_or_default();
+    config.language = raw.default_language.unwrap_or_else(|| "en".to_owned());
+    config.output_dir = raw.output_dir.unwrap_or_else(|| PathBuf::from("public"));
+    config.taxonomies = taxonomies;
+    config.generate_feeds = raw.generate_feeds.or(raw.generate_feed).unwrap_or(false);
+    config.generate_sitemap = raw.generate_sitemap.unwrap_or(true);
+    config.generate_robots_txt = raw.generate_robots_txt.unwrap_or(true);
+    config.markdown = markdown;
+    config.extra = toml_to_json(toml::Value::Table(raw.extra));
+    config.ignored = ignored;
+    Ok(config)
+}
+
+/// Adds `key` (and, for a table, each key under it) to `ignored` when its
+/// value asks for something: anything but off, empty, or Zola's default.
+fn list_requests(key: &str, value: &toml::Value, ignored: &mut Vec<String>) {
+    match value {
+        toml::Value::Table(table) if !table.is_empty() => {
+            for (inner, value) in table {
+                list_requests(&format!("{key}.{inner}"), value, ignored);
+            }
+        }
+        _ if asks_for_nothing(key, value) => {}
+        _ => ignored.push(key.to_owned()),
+    }
+}
+
+fn asks_for_nothing(key: &str, value: &toml::Value) -> bool {
+    let off = match value {
+        toml::Value::Boolean(on) => !on,
+        toml::Value::String(text) => text.is_empty(),
+        toml::Value::Array(items) => items.is_empty(),
+        toml::Value::Table(table) => table.is_empty(),
+        _ => false,
+    };
+    off || DEFAULTS.iter().any(|(name, default)| *name == key && value.to_string() == *default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zola_config_is_read_with_zolas_defaults() {
+        let config = parse(
+            "base_url = \"https://example.org/docs\"\ntitle = \"Docs\"\ndefault_language = \"fr\"\n\
+             taxonomies = [{ name = \"tags\" }, { name = \"authors\" }]\n[extra]\nlogo = \"x.svg\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.base_path, "/docs/");
+        assert_eq!(config.language, "fr");
+        assert_eq!(config.taxonomies, ["tags", "authors"]);
+        assert!(!config.generate_feeds && config.generate_sitemap && config.generate_robots_txt);
+        assert!(!config.markdown.highlight_code && !config.markdown.smart_punctuation);
+        assert_eq!(config.extra["logo"], "x.svg");
+        assert!(config.ignored.is_empty(), "{:?}", config.ignored);
+    }
+
+    #[test]
+    fn what_bengal_does_not_do_yet_is_listed_once_and_defaults_are_not() {
+        let config = parse(
+            "base_url = \"/\"\ntheme = \"even\"\ncompile_sass = true\nbuild_search_index = false\n\
+             generate_feed = true\ntaxonomies = [{ name = \"tags\", feed = true, paginate_by = 5 }]\n\
+             [markdown]\nhighlight_code = true\nrender_emoji = true\nexternal_links_external = true\n\
+             [markdown.highlighting]\ntheme = \"ayu\"\n[slugify]\npaths = \"safe\"\ntaxonomies = \"on\"\n\
+             [search]\ninclude_title = true\n",
+        )
+        .unwrap();
+        assert!(config.generate_feeds && config.markdown.highlight_code);
+        assert_eq!(
+            config.ignored,
+            [
+                "compile_sass",
+                "markdown.highlighting.theme",
+                "markdown.render_emoji",
+                "slugify.paths",
+                "taxonomies.tags.feed",
+                "taxonomies.tags.paginate_by",
+                "theme",
+            ]
+        );
+    }
+
+    #[test]
+    fn base_url_is_required_as_in_zola() {
+        let err = parse("title = \"x\"\n").unwrap_err();
+        assert!(err.message.contains("base_url"), "{err}");
+    }
+}
