@@ -235,7 +235,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
     let content_path = relative_slash_path(content_root, &file);
     let dir = content_path.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
     if is_section {
-        let (front, _) = frontmatter::parse::<SectionFront>(&split, &[]).map_err(in_file)?;
+        let (front, _) = frontmatter::parse::<SectionFront>(&split, None).map_err(in_file)?;
         return Ok(Some(Parsed::Section(Box::new(SourceSection {
             path: config.site_path(&dir_url(&dir)),
             file: Some(display),
@@ -245,32 +245,34 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
             body_line: split.body_line,
         }))));
     }
-    let (front, terms) = frontmatter::parse::<PageFront>(&split, &config.taxonomies).map_err(in_file)?;
+    let (front, terms) = frontmatter::parse::<PageFront>(&split, Some(&config.taxonomies)).map_err(in_file)?;
     let parse_date = |key: &str, value: &Option<String>| -> Result<Option<PageDate>> {
         let Some(text) = value else { return Ok(None) };
         PageDate::parse(text).map(Some).ok_or_else(|| {
             Error::in_file(&display, format!("`{key}` is not a date: {text:?}"))
-                .at_line(crate::build::config::find_key_line(split.front, key).map(|line| line + 1))
+                .at_line(split.key_line(key))
                 .with_hint("write it as 2024-03-01 or 2024-03-01T10:00:00+01:00")
         })
     };
-    let date = parse_date("date", &front.date)?;
-    let updated = parse_date("updated", &front.updated)?;
     // A bundle's page lives in the bundle directory; its section is the parent.
-    let (section_dir, stem) = if bundle_assets.is_empty() && !content_path.ends_with("/index.md") {
+    let (section_dir, name) = if bundle_assets.is_empty() && !content_path.ends_with("/index.md") {
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
         (dir, stem)
     } else {
         let (parent, name) = dir.rsplit_once('/').unwrap_or(("", &dir));
         (parent.to_owned(), name.to_owned())
     };
+    // `2016-10-08-post.md` is dated by its name, which then leaves the slug.
+    let (name_date, stem) = match date_prefix(&name) {
+        Some((date, rest)) => (Some(date), rest.to_owned()),
+        None => (None, name),
+    };
+    let date = parse_date("date", &front.date)?.or(name_date);
+    let updated = parse_date("updated", &front.updated)?;
     let slug = slug::slugify(front.slug.as_deref().unwrap_or(&stem));
     if slug.is_empty() {
         let (source, line) = match &front.slug {
-            Some(slug) => (
-                format!("its `slug` {slug:?}"),
-                crate::build::config::find_key_line(split.front, "slug").map(|l| l + 1),
-            ),
+            Some(slug) => (format!("its `slug` {slug:?}"), split.key_line("slug")),
             None => (format!("its file name `{stem}`"), None),
         };
         return Err(Error::in_file(&display, format!("the URL slug is empty: {source} has no letter or digit"))
@@ -280,11 +282,22 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
     for (taxonomy, names) in &terms {
         if let Some(name) = names.iter().find(|name| slug::slugify(name).is_empty()) {
             return Err(Error::in_file(&display, format!("the {taxonomy} term {name:?} leaves no URL segment"))
-                .at_line(crate::build::config::find_key_line(split.front, taxonomy).map(|l| l + 1))
+                .at_line(split.key_line(taxonomy))
                 .with_hint("give every term at least one letter or digit"));
         }
     }
-    let path = config.site_path(&format!("{}{slug}/", dir_url(&section_dir)));
+    let path = match &front.path {
+        Some(path) => {
+            let path = path.trim().trim_matches('/');
+            if path.is_empty() {
+                return Err(Error::in_file(&display, "`path` is empty")
+                    .at_line(split.key_line("path"))
+                    .with_hint("give the page's whole URL path, e.g. path = \"about\", or remove the key"));
+            }
+            config.site_path(&format!("{path}/"))
+        }
+        None => config.site_path(&format!("{}{slug}/", dir_url(&section_dir))),
+    };
     Ok(Some(Parsed::Page(Box::new(SourcePage {
         file: display,
         content_path,
@@ -298,6 +311,32 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
         path,
         assets: bundle_assets,
     }))))
+}
+
+/// `2016-10-08-a-post` or `2016-10-08_a-post` (a time may follow the date,
+/// as in `2016-10-08T08:00:00Z_a-post`) → the date and `a-post`, as Zola reads it.
+fn date_prefix(name: &str) -> Option<(PageDate, &str)> {
+    let bytes = name.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|b| b.iter().all(u8::is_ascii_digit));
+    let is_date =
+        digits(0..4) && bytes.get(4) == Some(&b'-') && digits(5..7) && bytes.get(7) == Some(&b'-') && digits(8..10);
+    if !is_date {
+        return None;
+    }
+    let mut end = 10;
+    if bytes.get(end) == Some(&b'T') && digits(11..13) && digits(14..16) && digits(17..19) {
+        end = 19;
+        match bytes.get(end) {
+            Some(b'Z') => end += 1,
+            Some(b'+' | b'-') if digits(end + 1..end + 3) && digits(end + 4..end + 6) => end += 6,
+            _ => {}
+        }
+    }
+    let rest = name.get(end..)?.strip_prefix(['_', '-', ' '])?;
+    if rest.is_empty() {
+        return None;
+    }
+    Some((PageDate::parse(&name[..end])?, rest))
 }
 
 fn root_section(config: &Config) -> SourceSection {
@@ -332,6 +371,53 @@ fn relative_slash_path(base: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_prefix_dates_the_page_and_leaves_the_slug() {
+        let (date, rest) = date_prefix("2016-10-08-a-post").unwrap();
+        assert_eq!((date.text.as_str(), rest), ("2016-10-08", "a-post"));
+        let (date, rest) = date_prefix("2016-10-08_a_post").unwrap();
+        assert_eq!((date.text.as_str(), rest), ("2016-10-08", "a_post"));
+        let (date, rest) = date_prefix("2016-10-08T08:00:00+02:00_later").unwrap();
+        assert_eq!((date.rfc3339().as_str(), rest), ("2016-10-08T06:00:00Z", "later"));
+        for name in ["2016-10-08", "2016-10-08-", "2016-13-45-bad-month", "201-10-08-x", "hello", "2016_10_08-x"] {
+            assert!(date_prefix(name).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn zola_page_keys_path_taxonomies_table_and_dated_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let blog = dir.path().join("content/blog");
+        std::fs::create_dir_all(&blog).unwrap();
+        std::fs::write(
+            blog.join("2016-10-08-first.md"),
+            "\u{feff}\n\n+++\ntitle = \"First\"\nauthors = [\"Ada\"]\nin_search_index = false\n\
+             [taxonomies]\ntags = [\"rust\"]\n+++\nbody\n",
+        )
+        .unwrap();
+        std::fs::write(blog.join("moved.md"), "+++\npath = \"/elsewhere/\"\n+++\n").unwrap();
+        let config = Config::parse("").unwrap();
+        let content = load(dir.path(), &config, false).unwrap();
+        let first = &content.pages[0];
+        assert_eq!(first.path, "/blog/first/");
+        assert_eq!(first.date.as_ref().map(|d| d.text.as_str()), Some("2016-10-08"));
+        assert_eq!(first.terms["tags"], ["rust"]);
+        assert_eq!(first.front.authors, ["Ada"]);
+        assert_eq!(first.body, "body\n");
+        assert_eq!(first.body_line, 10);
+        assert_eq!(content.pages[1].path, "/elsewhere/");
+    }
+
+    #[test]
+    fn a_taxonomy_the_site_does_not_have_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("content")).unwrap();
+        std::fs::write(dir.path().join("content/a.md"), "+++\n[taxonomies]\ncategories = [\"x\"]\n+++\n").unwrap();
+        let err = load(dir.path(), &Config::parse("").unwrap(), false).unwrap_err();
+        assert!(err.message.contains("categories"), "{err}");
+        assert_eq!(err.line, Some(3));
+    }
 
     #[test]
     fn dir_urls_are_slugified() {

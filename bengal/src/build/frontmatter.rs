@@ -17,12 +17,22 @@ use crate::error::{Error, Result};
 pub struct Split<'a> {
     /// The front matter text, without its delimiters.
     pub front: &'a str,
+    /// The 1-based line of the file on which `front` starts.
+    pub front_line: usize,
     /// Which syntax the front matter is written in.
     pub format: Format,
     /// The Markdown after the closing delimiter.
     pub body: &'a str,
     /// The 1-based line of the file on which `body` starts.
     pub body_line: usize,
+}
+
+impl Split<'_> {
+    /// The file line of `key = …` in the front matter, for errors found
+    /// after parsing.
+    pub fn key_line(&self, key: &str) -> Option<usize> {
+        find_key_line(self.front, key).map(|line| line + self.front_line - 1)
+    }
 }
 
 /// The syntax of a front matter block.
@@ -46,28 +56,39 @@ impl Format {
     }
 }
 
-/// Cuts `text` into front matter and body. Lines in errors are 1-based lines of `text`.
+/// Cuts `text` into front matter and body. A byte-order mark and blank lines
+/// may come before the opening delimiter, as Zola allows. Lines in errors are
+/// 1-based lines of `text`.
 pub fn split(text: &str) -> Result<Split<'_>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first_line_end = text.find('\n').map_or(text.len(), |i| i + 1);
-    let format = match text[..first_line_end].trim_end() {
+    let start = text.len() - text.trim_start().len();
+    let skipped_lines = text[..start].matches('\n').count();
+    let opening = start + text[start..].find('\n').map_or(text.len() - start, |i| i + 1);
+    let format = match text[start..opening].trim_end() {
         "+++" => Format::Toml,
         "---" => Format::Yaml,
-        _ => return Ok(Split { front: "", format: Format::None, body: text, body_line: 1 }),
+        _ => return Ok(Split { front: "", front_line: 1, format: Format::None, body: text, body_line: 1 }),
     };
-    let mut offset = first_line_end;
-    let mut line = 2;
+    let front_line = skipped_lines + 2;
+    let mut offset = opening;
+    let mut line = front_line;
     while offset < text.len() {
         let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
         if text[offset..end].trim_end() == format.delimiter() {
-            return Ok(Split { front: &text[first_line_end..offset], format, body: &text[end..], body_line: line + 1 });
+            return Ok(Split {
+                front: &text[opening..offset],
+                front_line,
+                format,
+                body: &text[end..],
+                body_line: line + 1,
+            });
         }
         offset = end;
         line += 1;
     }
     let delimiter = format.delimiter();
     Err(Error::new(format!("front matter opened with `{delimiter}` is never closed"))
-        .at_line(Some(1))
+        .at_line(Some(front_line - 1))
         .with_hint(format!("add a line with only `{delimiter}` after the last front matter key")))
 }
 
@@ -79,6 +100,7 @@ pub struct PageFront {
     pub title: Option<String>,
     /// One-line description.
     pub description: Option<String>,
+    /// Publication date; else the `YYYY-MM-DD` prefix of the file name.
     pub date: Option<String>,
     /// Date of the last significant change.
     pub updated: Option<String>,
@@ -92,6 +114,13 @@ pub struct PageFront {
     pub template: Option<String>,
     /// Old paths that redirect here.
     pub aliases: Vec<String>,
+    /// The whole URL path, instead of the section's path and the slug (Zola's `path`).
+    pub path: Option<String>,
+    /// Who wrote it, for templates and feeds.
+    pub authors: Vec<String>,
+    /// Whether a search index would list it; Bengal builds none yet, so this changes nothing.
+    #[serde(rename = "in_search_index")]
+    pub _in_search_index: Option<bool>,
     /// Free data for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -117,11 +146,11 @@ pub struct SectionFront {
 /// Taxonomy terms of a page, by taxonomy name.
 pub type Terms = BTreeMap<String, Vec<String>>;
 
-/// Parses the front matter of `split` into `T`, taking the lists named in
-/// `taxonomies` out as terms.
-pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: &[String]) -> Result<(T, Terms)> {
-    // Front matter starts on line 2, after the opening delimiter.
-    let to_file_line = |line: usize| line + 1;
+/// Parses the front matter of `split` into `T`. For a page, `taxonomies`
+/// names the site's taxonomies, whose terms are taken out (as top-level lists,
+/// or in Zola's `[taxonomies]` table); a section has none.
+pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: Option<&[String]>) -> Result<(T, Terms)> {
+    let to_file_line = |line: usize| line + split.front_line - 1;
     check_limits(split.front).map_err(|err| {
         let line = err.line.map(to_file_line);
         err.at_line(line)
@@ -148,24 +177,43 @@ pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: &[Str
     if value.is_null() {
         value = serde_json::Value::Object(Default::default());
     }
-    let key_line = |key: &str| find_key_line(split.front, key).map(to_file_line);
+    let key_line = |key: &str| split.key_line(key);
     let Some(map) = value.as_object_mut() else {
         return Err(Error::new("front matter must be a list of `key = value` pairs")
             .at_line(Some(2))
             .with_hint("write one key per line, e.g. `title = \"Hello\"`"));
     };
     let mut terms = Terms::new();
-    for name in taxonomies {
-        let Some(list) = map.remove(name) else { continue };
-        let names = list
-            .as_array()
+    let names_in = |name: &str, list: &serde_json::Value| {
+        list.as_array()
             .and_then(|items| items.iter().map(|item| item.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
             .ok_or_else(|| {
                 Error::new(format!("`{name}` must be a list of names"))
                     .at_line(key_line(name))
                     .with_hint(format!("write it as {name} = [\"one\", \"two\"]"))
-            })?;
-        terms.insert(name.clone(), names);
+            })
+    };
+    if let Some(taxonomies) = taxonomies {
+        for name in taxonomies {
+            if let Some(list) = map.remove(name) {
+                terms.insert(name.clone(), names_in(name, &list)?);
+            }
+        }
+        if let Some(table) = map.remove("taxonomies") {
+            let Some(table) = table.as_object() else {
+                return Err(Error::new("`taxonomies` must be a table of lists")
+                    .at_line(key_line("taxonomies"))
+                    .with_hint("write it as [taxonomies] with one line per taxonomy: tags = [\"one\"]"));
+            };
+            for (name, list) in table {
+                if !taxonomies.contains(name) {
+                    return Err(Error::new(format!("the taxonomy `{name}` is not in the site's configuration"))
+                        .at_line(key_line(name))
+                        .with_hint(format!("add `{name}` to `taxonomies` in the configuration, or remove it here")));
+                }
+                terms.entry(name.clone()).or_default().extend(names_in(name, list)?);
+            }
+        }
     }
     let front = serde_path_to_error::deserialize(value).map_err(|err| {
         let key = err.path().iter().next().map(|segment| segment.to_string());
@@ -335,8 +383,8 @@ mod tests {
     fn toml_and_yaml_give_the_same_page() {
         let toml = split("+++\ntitle = \"A\"\ndate = 2024-03-01\ntags = [\"x\", \"y\"]\n+++\n").unwrap();
         let yaml = split("---\ntitle: A\ndate: 2024-03-01\ntags: [x, y]\n---\n").unwrap();
-        let (a, terms_a): (PageFront, Terms) = parse(&toml, &tags()).unwrap();
-        let (b, terms_b): (PageFront, Terms) = parse(&yaml, &tags()).unwrap();
+        let (a, terms_a): (PageFront, Terms) = parse(&toml, Some(&tags())).unwrap();
+        let (b, terms_b): (PageFront, Terms) = parse(&yaml, Some(&tags())).unwrap();
         assert_eq!(a.title, b.title);
         assert_eq!(a.date.as_deref(), Some("2024-03-01"));
         assert_eq!(b.date.as_deref(), Some("2024-03-01"));
@@ -347,21 +395,21 @@ mod tests {
     #[test]
     fn toml_syntax_error_gives_file_line() {
         let split = split("+++\ntitle = \"ok\"\nsummary = \"unterminated\n+++\n").unwrap();
-        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        let err = parse::<PageFront>(&split, Some(&tags())).unwrap_err();
         assert_eq!(err.line, Some(3), "{err:?}");
     }
 
     #[test]
     fn yaml_syntax_error_gives_file_line() {
         let split = split("---\ntitle: ok\ntags: [a, b\n---\n").unwrap();
-        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        let err = parse::<PageFront>(&split, Some(&tags())).unwrap_err();
         assert!(err.line.is_some_and(|line| line >= 3), "{err:?}");
     }
 
     #[test]
     fn unknown_key_is_named_with_its_line() {
         let split = split("+++\ntitle = \"A\"\nauthor = \"me\"\n+++\n").unwrap();
-        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        let err = parse::<PageFront>(&split, Some(&tags())).unwrap_err();
         assert!(err.message.contains("author"), "{}", err.message);
         assert_eq!(err.line, Some(3));
     }
@@ -369,7 +417,7 @@ mod tests {
     #[test]
     fn wrong_type_names_the_key() {
         let split = split("+++\ndraft = \"yes\"\n+++\n").unwrap();
-        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        let err = parse::<PageFront>(&split, Some(&tags())).unwrap_err();
         assert!(err.message.contains("`draft`"), "{}", err.message);
         assert_eq!(err.line, Some(2));
     }
@@ -377,14 +425,14 @@ mod tests {
     #[test]
     fn taxonomy_must_be_a_list_of_names() {
         let split = split("+++\ntags = \"rust\"\n+++\n").unwrap();
-        let err = parse::<PageFront>(&split, &tags()).unwrap_err();
+        let err = parse::<PageFront>(&split, Some(&tags())).unwrap_err();
         assert_eq!(err.line, Some(2));
     }
 
     #[test]
     fn taxonomies_are_unknown_keys_for_sections() {
         let split = split("+++\ntags = [\"a\"]\n+++\n").unwrap();
-        assert!(parse::<SectionFront>(&split, &[]).is_err());
+        assert!(parse::<SectionFront>(&split, None).is_err());
     }
 
     #[test]
@@ -400,11 +448,11 @@ mod tests {
     #[test]
     fn deep_or_huge_front_matter_is_refused_with_its_line() {
         let deep = format!("+++\ntitle = \"x\"\ndeep = {}{}\n+++\n", "[".repeat(100), "]".repeat(100));
-        let err = parse::<PageFront>(&split(&deep).unwrap(), &tags()).unwrap_err();
+        let err = parse::<PageFront>(&split(&deep).unwrap(), Some(&tags())).unwrap_err();
         assert!(err.message.contains("nests deeper"), "{err}");
         assert_eq!(err.line, Some(3));
         let huge = format!("---\ntitle: {}\n---\n", "x".repeat(MAX_FRONT_MATTER));
-        let err = parse::<PageFront>(&split(&huge).unwrap(), &tags()).unwrap_err();
+        let err = parse::<PageFront>(&split(&huge).unwrap(), Some(&tags())).unwrap_err();
         assert!(err.message.contains("larger than"), "{err}");
     }
 

@@ -533,6 +533,7 @@ fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         "word_count": rendered.word_count,
         "reading_time": rendered.reading_time(),
         "taxonomies": source.terms,
+        "authors": source.front.authors,
         "extra": source.front.extra,
         "assets": assets,
     });
