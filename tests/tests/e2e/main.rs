@@ -12,6 +12,7 @@
 //!   `--replace`, ports held by others.
 //! - `cleanup`: `bengal cleanup` on stale files, live and foreign processes.
 //! - `faults`: hostile input and faults: symlinks, pid files, locks, slugs, methods.
+//! - `zola`: a site written for Zola builds as it is.
 
 mod server;
 mod util;
@@ -25,3 +26,4 @@ mod lifecycle;
 mod new_site;
 mod serve;
 mod snapshots;
+mod zola;
