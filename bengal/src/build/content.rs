@@ -107,6 +107,14 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
             Parsed::Section(section) => sections.push(*section),
         }
     }
+    // A draft section leaves out everything below it, its pages included.
+    let draft_dirs: Vec<String> =
+        sections.iter().filter(|s| s.front.draft && !drafts && !s.dir.is_empty()).map(|s| s.dir.clone()).collect();
+    let drafted = |dir: &str| {
+        draft_dirs.iter().any(|d| dir == d || dir.strip_prefix(d.as_str()).is_some_and(|rest| rest.starts_with('/')))
+    };
+    pages.retain(|page: &Arc<SourcePage>| !drafted(&page.section_dir));
+    sections.retain(|section: &SourceSection| !drafted(&section.dir));
     // Every directory holding a page is a section, even without an `_index.md`.
     let mut dirs: BTreeSet<String> = BTreeSet::from([String::new()]);
     for page in &pages {

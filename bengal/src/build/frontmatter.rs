@@ -139,8 +139,60 @@ pub struct SectionFront {
     pub paginate_by: Option<usize>,
     /// Template to use instead of `section.html`.
     pub template: Option<String>,
+    /// How its pages are ordered; unset, Bengal's order (newest first, then
+    /// weight, then title).
+    pub sort_by: Option<SortBy>,
+    /// The template of every page below it (the nearest section's wins; a
+    /// page's own `template` wins over all).
+    pub page_template: Option<String>,
+    /// The word before the number in the URL of list page 2 on: `page/2/`.
+    pub paginate_path: Option<String>,
+    /// List pages show the pages in reverse order.
+    pub paginate_reversed: bool,
+    /// Heading anchors on its direct pages: `left`, `right`, `heading` or
+    /// `none`, instead of the site's setting.
+    pub insert_anchor_links: Option<String>,
+    /// Whether its own list pages are written (its pages always are).
+    pub render: Option<bool>,
+    /// Its URL redirects here instead of listing its pages.
+    pub redirect_to: Option<String>,
+    /// Its pages are listed by its parent section too.
+    pub transparent: bool,
+    /// Old paths that redirect here.
+    pub aliases: Vec<String>,
+    /// Writes `atom.xml` of its own pages beside its index.
+    pub generate_feeds: bool,
+    /// Left out, with everything below it, unless `--drafts`.
+    pub draft: bool,
+    /// Whether a search index would list it; Bengal builds none yet, so this changes nothing.
+    #[serde(rename = "in_search_index")]
+    pub _in_search_index: Option<bool>,
     /// Free data for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How a section orders its pages (Zola's `sort_by`). Ties, and pages
+/// without the value sorted on (listed after the others, where Zola would
+/// drop them), go by URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    /// Newest first.
+    Date,
+    /// Most recently updated (else published) first.
+    UpdateDate,
+    /// By title, in natural order (`Track-2` before `Track-13`).
+    Title,
+    /// By title, byte by byte.
+    TitleBytes,
+    /// Lightest first.
+    Weight,
+    /// By slug, in natural order.
+    Slug,
+    /// By URL, in natural order.
+    Permalink,
+    /// By URL.
+    None,
 }
 
 /// Taxonomy terms of a page, by taxonomy name.

@@ -57,12 +57,17 @@ pub enum Job {
         name: &'static str,
         text: &'static str,
     },
-    /// A redirect page for one of a page's `aliases`.
+    /// A redirect page from an old path (a page's or section's `aliases`).
     Alias {
-        page: usize,
+        /// The site path redirected to.
+        to: String,
         /// The old path.
         from: String,
     },
+    /// A section's `redirect_to` page, written instead of its list.
+    SectionRedirect(usize),
+    /// A section's own `atom.xml` (its `generate_feeds`).
+    SectionFeed(usize),
     /// A file copied as it is.
     Copy {
         source: PathBuf,
@@ -74,7 +79,15 @@ impl Job {
     /// The template this job renders with, if any.
     pub fn template<'s>(&self, site: &'s Site) -> Option<&'s str> {
         Some(match self {
-            Job::Page(index) => site.pages[*index].source.front.template.as_deref().unwrap_or("page.html"),
+            Job::Page(index) => {
+                let page = &site.pages[*index];
+                page.source
+                    .front
+                    .template
+                    .as_deref()
+                    .or_else(|| site.inherited_page_template(page))
+                    .unwrap_or("page.html")
+            }
             Job::SectionPager { section, .. } => {
                 let default = if *section == 0 { "index.html" } else { "section.html" };
                 site.sections[*section].source.front.template.as_deref().unwrap_or(default)
@@ -82,7 +95,7 @@ impl Job {
             Job::Taxonomy(_) => "taxonomy.html",
             Job::TermPager { .. } => "term.html",
             Job::NotFound => "404.html",
-            Job::Feed => "atom.xml",
+            Job::Feed | Job::SectionFeed(_) => "atom.xml",
             Job::Sitemap => "sitemap.xml",
             _ => return None,
         })
@@ -119,10 +132,26 @@ pub fn render_jobs(
         .collect()
 }
 
+/// A redirect from `alias` to `to`; `/` would replace the home page.
+fn alias_job(file: &Option<PathBuf>, to: &str, alias: &str) -> Result<Job> {
+    if alias.trim_matches('/').is_empty() {
+        let file = file.clone().unwrap_or_else(|| PathBuf::from("content"));
+        return Err(
+            Error::in_file(file, "the alias `/` would replace the home page").with_hint("remove it from `aliases`")
+        );
+    }
+    Ok(Job::Alias { to: to.to_owned(), from: alias.to_owned() })
+}
+
 /// Whether the site asks for `job` at all: the feed, the sitemap and
-/// `robots.txt` can each be turned off.
+/// `robots.txt` can each be turned off, and a section's list pages by its
+/// `render = false` or `redirect_to`.
 pub fn wanted(site: &Site, job: &Job) -> bool {
     match job {
+        Job::SectionPager { section, .. } => {
+            let front = &site.sections[*section].source.front;
+            front.redirect_to.is_none() && front.render != Some(false)
+        }
         Job::Feed => site.config.generate_feeds,
         Job::Sitemap => site.config.generate_sitemap,
         Job::Robots => site.config.generate_robots_txt,
@@ -134,8 +163,18 @@ pub fn wanted(site: &Site, job: &Job) -> bool {
 pub fn plan(site: &Site) -> Result<Vec<Job>> {
     let mut jobs: Vec<Job> = (0..site.pages.len()).map(Job::Page).collect();
     for (index, section) in site.sections.iter().enumerate() {
+        let front = &section.source.front;
+        if front.redirect_to.is_some() {
+            jobs.push(Job::SectionRedirect(index));
+        }
         let pagers = pager_count(section.pages.len(), section_paginate_by(site, section));
         jobs.extend((0..pagers).map(|pager| Job::SectionPager { section: index, pager }));
+        if front.generate_feeds {
+            jobs.push(Job::SectionFeed(index));
+        }
+        for alias in &front.aliases {
+            jobs.push(alias_job(&section.source.file, &section.source.path, alias)?);
+        }
     }
     for (t, taxonomy) in site.taxonomies.iter().enumerate() {
         jobs.push(Job::Taxonomy(t));
@@ -144,14 +183,10 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
             jobs.extend((0..pagers).map(|pager| Job::TermPager { taxonomy: t, term: index, pager }));
         }
     }
-    jobs.extend([Job::NotFound, Job::Feed, Job::Sitemap, Job::Robots].into_iter().filter(|job| wanted(site, job)));
-    for (index, page) in site.pages.iter().enumerate() {
+    jobs.extend([Job::NotFound, Job::Feed, Job::Sitemap, Job::Robots]);
+    for page in &site.pages {
         for alias in &page.source.front.aliases {
-            if alias.trim_matches('/').is_empty() {
-                return Err(Error::in_file(&page.source.file, "the alias `/` would replace the home page")
-                    .with_hint("remove it from `aliases`"));
-            }
-            jobs.push(Job::Alias { page: index, from: alias.clone() });
+            jobs.push(alias_job(&Some(page.source.file.clone()), &page.source.path, alias)?);
         }
         let dir = output_dir_of(site, &page.source.path);
         for asset in &page.source.assets {
@@ -173,6 +208,7 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
         }
     }
     jobs.extend(statics.into_iter().map(|(source, dest)| Job::Copy { source, dest }));
+    jobs.retain(|job| wanted(site, job));
     Ok(jobs)
 }
 
@@ -216,14 +252,32 @@ pub fn pager_count(items: usize, per: usize) -> usize {
     if per == 0 { 1 } else { items.div_ceil(per).max(1) }
 }
 
-/// The path of list page `pager` (0-based) of a list at `base`.
-pub fn pager_path(base: &str, pager: usize) -> String {
-    if pager == 0 { base.to_owned() } else { format!("{base}page/{}/", pager + 1) }
+/// The path of list page `pager` (0-based) of a list at `base`, whose later
+/// pages are under `word` (`page`, or a section's `paginate_path`).
+pub fn pager_path(base: &str, word: &str, pager: usize) -> String {
+    if pager == 0 { base.to_owned() } else { format!("{base}{word}/{}/", pager + 1) }
+}
+
+/// The word in the URLs of a list's later pages.
+const PAGER_WORD: &str = "page";
+
+fn section_pager_word(section: &Section) -> &str {
+    section.source.front.paginate_path.as_deref().map(|w| w.trim_matches('/')).unwrap_or(PAGER_WORD)
 }
 
 /// `/docs/blog/hello/` → `blog/hello/` (the base path removed).
 fn output_dir_of(site: &Site, path: &str) -> String {
     path.strip_prefix(&site.config.base_path).unwrap_or(path).trim_start_matches('/').to_owned()
+}
+
+/// A paginated list: its pages in order, where it lives, the word of its
+/// later pages' URLs, and how many a page shows (0: all).
+#[derive(Clone, Copy)]
+struct List<'a> {
+    pages: &'a [usize],
+    base: &'a str,
+    word: &'a str,
+    per: usize,
 }
 
 /// Template data that lists share, computed once per build.
@@ -314,11 +368,13 @@ impl<'s> TemplateData<'s> {
             Job::TermPager { taxonomy, term, pager } => {
                 let term_data = &site.taxonomies[*taxonomy].terms[*term];
                 let base = self.term_path(*taxonomy, *term);
-                let path = pager_path(&base, *pager);
+                let path = pager_path(&base, PAGER_WORD, *pager);
                 let mut context = self.context(&path);
                 context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
                 context.insert("term", &self.term_value(*taxonomy, *term, site.config.paginate_by == 0));
-                context.insert("paginator", &self.paginator(&term_data.pages, &base, *pager, site.config.paginate_by));
+                let list =
+                    List { pages: &term_data.pages, base: &base, word: PAGER_WORD, per: site.config.paginate_by };
+                context.insert("paginator", &self.paginator(&list, *pager));
                 let html = templates.render("term.html", &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
@@ -331,8 +387,31 @@ impl<'s> TemplateData<'s> {
                 Ok(bytes("404.html", html))
             }
             Job::Feed => {
-                let xml = templates.render("atom.xml", &self.feed_context(), Path::new("atom.xml"))?;
+                let path = site.config.site_path("atom.xml");
+                let xml =
+                    templates.render("atom.xml", &self.feed_context(&site.dated, &path), Path::new("atom.xml"))?;
                 Ok(bytes("atom.xml", xml))
+            }
+            Job::SectionFeed(index) => {
+                let section = &site.sections[*index];
+                let mut dated: Vec<usize> =
+                    section.pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();
+                dated.sort_by(|&a, &b| crate::build::site::compare_pages(&site.pages[a], &site.pages[b]));
+                let path = format!("{}atom.xml", section.source.path);
+                let xml = templates.render("atom.xml", &self.feed_context(&dated, &path), Path::new(&path))?;
+                Ok(bytes(output_dir_of(site, &path), xml))
+            }
+            Job::SectionRedirect(index) => {
+                let section = &site.sections[*index];
+                let target = section.source.front.redirect_to.as_deref().unwrap_or_default();
+                let (path, permalink) = if target.contains("://") {
+                    (target.to_owned(), target.to_owned())
+                } else {
+                    let path = site.config.site_path(target.trim_start_matches('/'));
+                    (path.clone(), site.config.permalink(&path))
+                };
+                let file = format!("{}index.html", output_dir_of(site, &section.source.path));
+                Ok(bytes(file, redirect_page(&path, &permalink)))
             }
             Job::Sitemap => {
                 let mut context = self.context(&site.config.site_path("sitemap.xml"));
@@ -346,8 +425,8 @@ impl<'s> TemplateData<'s> {
             }
             Job::SyntaxCss => Ok(bytes("syntax.css", highlight::stylesheet())),
             Job::ThemeFile { name, text } => Ok(bytes(*name, *text)),
-            Job::Alias { page, from } => {
-                let target = &site.pages[*page].source.path;
+            Job::Alias { to, from } => {
+                let target = to;
                 let from = from.trim_start_matches('/');
                 let file = if from.ends_with(".html") {
                     from.to_owned()
@@ -365,14 +444,23 @@ impl<'s> TemplateData<'s> {
         let section = &site.sections[index];
         let per = section_paginate_by(site, section);
         let base = &section.source.path;
-        let path = pager_path(base, pager);
+        let word = section_pager_word(section);
+        let path = pager_path(base, word, pager);
         let file =
             section.source.file.clone().unwrap_or_else(|| PathBuf::from(format!("content/{}", section.source.dir)));
         check_template(templates, template, &site.root.join(&file), section.source.body_line)
             .map_err(|err| Error { file: Some(file.clone()), ..err })?;
         let mut context = self.context(&path);
         context.insert("section", &self.section_value(section, per == 0));
-        context.insert("paginator", &self.paginator(&section.pages, base, pager, per));
+        // Reversed for its list pages only: neighbours keep the section's order.
+        let reversed: Vec<usize>;
+        let pages = if section.source.front.paginate_reversed {
+            reversed = section.pages.iter().rev().copied().collect();
+            &reversed
+        } else {
+            &section.pages
+        };
+        context.insert("paginator", &self.paginator(&List { pages, base, word, per }, pager));
         let html = templates.render(template, &context, &file)?;
         Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
     }
@@ -408,7 +496,8 @@ impl<'s> TemplateData<'s> {
         })
     }
 
-    fn paginator(&self, pages: &[usize], base: &str, pager: usize, per: usize) -> Value {
+    fn paginator(&self, list: &List<'_>, pager: usize) -> Value {
+        let List { pages, base, word, per } = *list;
         let number_pagers = pager_count(pages.len(), per);
         let shown: Vec<&Value> = match per {
             0 => pages.iter().map(|&i| self.listed(i)).collect(),
@@ -419,9 +508,9 @@ impl<'s> TemplateData<'s> {
             "current_index": pager + 1,
             "number_pagers": number_pagers,
             "first": base,
-            "last": pager_path(base, number_pagers - 1),
-            "previous": (pager > 0).then(|| pager_path(base, pager - 1)),
-            "next": (pager + 1 < number_pagers).then(|| pager_path(base, pager + 1)),
+            "last": pager_path(base, word, number_pagers - 1),
+            "previous": (pager > 0).then(|| pager_path(base, word, pager - 1)),
+            "next": (pager + 1 < number_pagers).then(|| pager_path(base, word, pager + 1)),
             "total_pages": pages.len(),
         })
     }
@@ -461,9 +550,10 @@ impl<'s> TemplateData<'s> {
         })
     }
 
-    fn feed_context(&self) -> Context {
+    /// A feed of `pages` (dated, newest first) at site path `path`.
+    fn feed_context(&self, pages: &[usize], path: &str) -> Context {
         let site = self.site;
-        let dated: Vec<&Page> = site.dated.iter().map(|&i| &site.pages[i]).collect();
+        let dated: Vec<&Page> = pages.iter().map(|&i| &site.pages[i]).collect();
         let entries: Vec<Value> = dated
             .iter()
             .take(FEED_ENTRIES)
@@ -479,8 +569,8 @@ impl<'s> TemplateData<'s> {
             .max()
             .map(|d| d.rfc3339())
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
-        let mut context = self.context(&site.config.site_path("atom.xml"));
-        context.insert("feed_url", &site.config.permalink(&site.config.site_path("atom.xml")));
+        let mut context = self.context(path);
+        context.insert("feed_url", &site.config.permalink(path));
         context.insert("last_updated", &last_updated);
         context.insert("entries", &entries);
         context
@@ -580,8 +670,9 @@ mod tests {
         assert_eq!(pager_count(5, 5), 1);
         assert_eq!(pager_count(6, 5), 2);
         assert_eq!(pager_count(100, 0), 1);
-        assert_eq!(pager_path("/blog/", 0), "/blog/");
-        assert_eq!(pager_path("/blog/", 2), "/blog/page/3/");
+        assert_eq!(pager_path("/blog/", "page", 0), "/blog/");
+        assert_eq!(pager_path("/blog/", "page", 2), "/blog/page/3/");
+        assert_eq!(pager_path("/blog/", "archive", 1), "/blog/archive/2/");
     }
 
     #[test]

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::build::config::Config;
+use crate::build::config::{Config, MarkdownConfig};
 use crate::build::content::{self, Content, LooseAsset, SourcePage, SourceSection};
+use crate::build::frontmatter::{SectionFront, SortBy};
 use crate::build::highlight::Highlighter;
 use crate::build::markdown::{Rendered, Renderer};
 use crate::error::{Error, Result};
@@ -133,29 +134,38 @@ impl Site {
             _ => HashMap::new(),
         };
         let resolve = |target: &str| links.get(target.trim_start_matches('/')).cloned();
-        let render_body =
-            |file: &Path, body: &str, body_line: usize| render_markdown(&config, &resolve, file, body, body_line);
+        let fronts: HashMap<&str, &SectionFront> =
+            content.sections.iter().map(|s| (s.dir.as_str(), &s.front)).collect();
+        let options_in = |dir: &str| markdown_options(&config.markdown, fronts.get(dir).copied());
+        let render_body = |options: &MarkdownConfig, file: &Path, body: &str, body_line: usize| {
+            render_markdown(options, &resolve, file, body, body_line)
+        };
         let pages: Vec<Page> = content
             .pages
-            .into_par_iter()
+            .par_iter()
             .map(|source| {
-                let rendered = match reusable.get(source.content_path.as_str()) {
-                    Some(old) if Arc::ptr_eq(&old.source, &source) || old.source.body == source.body => {
-                        Arc::clone(&old.rendered)
+                let options = options_in(&source.section_dir);
+                let rendered = match (reusable.get(source.content_path.as_str()), previous) {
+                    (Some(old_page), Some(old))
+                        if (Arc::ptr_eq(&old_page.source, source) || old_page.source.body == source.body)
+                            && old.markdown_options_in(&source.section_dir) == options =>
+                    {
+                        Arc::clone(&old_page.rendered)
                     }
-                    _ => Arc::new(render_body(&source.file, &source.body, source.body_line)?),
+                    _ => Arc::new(render_body(&options, &source.file, &source.body, source.body_line)?),
                 };
-                Ok(Page { source, rendered })
+                Ok(Page { source: Arc::clone(source), rendered })
             })
             .collect::<Result<_>>()?;
         let mut sections: Vec<Section> = content
             .sections
-            .into_iter()
+            .iter()
             .map(|source| {
                 let rendered = match &source.file {
-                    Some(file) => render_body(file, &source.body, source.body_line)?,
+                    Some(file) => render_body(&options_in(&source.dir), file, &source.body, source.body_line)?,
                     None => Rendered::default(),
                 };
+                let source = source.clone();
                 Ok(Section { source, rendered, pages: Vec::new(), subsections: Vec::new() })
             })
             .collect::<Result<_>>()?;
@@ -163,8 +173,14 @@ impl Site {
         let section_index: HashMap<String, usize> =
             sections.iter().enumerate().map(|(i, s)| (s.source.dir.clone(), i)).collect();
         for (index, page) in pages.iter().enumerate() {
-            if let Some(&section) = section_index.get(&page.source.section_dir) {
+            // A transparent section passes its pages on to its parent too.
+            let mut dir = page.source.section_dir.as_str();
+            while let Some(&section) = section_index.get(dir) {
                 sections[section].pages.push(index);
+                if !sections[section].source.front.transparent || dir.is_empty() {
+                    break;
+                }
+                dir = parent_dir(dir);
             }
         }
         for index in 1..sections.len() {
@@ -175,7 +191,11 @@ impl Site {
         }
         for index in 0..sections.len() {
             let mut members = std::mem::take(&mut sections[index].pages);
-            members.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
+            let sort_by = sections[index].source.front.sort_by;
+            members.sort_by(|&a, &b| match sort_by {
+                Some(sort_by) => compare_by(sort_by, &pages[a], &pages[b]),
+                None => compare_pages(&pages[a], &pages[b]),
+            });
             let mut subsections = std::mem::take(&mut sections[index].subsections);
             subsections.sort_by(|&a, &b| compare_sections(&sections[a], &sections[b], &config));
             sections[index].pages = members;
@@ -192,9 +212,36 @@ impl Site {
     /// terms): the dev server's fast path, which re-sorts nothing.
     pub fn replace_page(&mut self, index: usize, source: SourcePage) -> Result<()> {
         let resolve = |target: &str| self.resolve_link(target);
-        let rendered = render_markdown(&self.config, &resolve, &source.file, &source.body, source.body_line)?;
+        let options = self.markdown_options_in(&source.section_dir);
+        let rendered = render_markdown(&options, &resolve, &source.file, &source.body, source.body_line)?;
         self.pages[index] = Page { source: Arc::new(source), rendered: Arc::new(rendered) };
         Ok(())
+    }
+
+    /// The section whose directory is `dir` (`""` for the root).
+    pub fn section_in(&self, dir: &str) -> Option<&Section> {
+        self.sections.binary_search_by(|s| s.source.dir.as_str().cmp(dir)).ok().map(|i| &self.sections[i])
+    }
+
+    /// The Markdown options of the pages of section `dir`: the site's, with
+    /// the section's `insert_anchor_links`.
+    fn markdown_options_in(&self, dir: &str) -> MarkdownConfig {
+        markdown_options(&self.config.markdown, self.section_in(dir).map(|s| &s.source.front))
+    }
+
+    /// The template a page inherits from the nearest section above it that
+    /// sets `page_template`.
+    pub fn inherited_page_template(&self, page: &Page) -> Option<&str> {
+        let mut dir = page.source.section_dir.as_str();
+        loop {
+            if let Some(template) = self.section_in(dir).and_then(|s| s.source.front.page_template.as_deref()) {
+                return Some(template);
+            }
+            if dir.is_empty() {
+                return None;
+            }
+            dir = parent_dir(dir);
+        }
     }
 
     /// The URL path of a content file (`blog/hello.md`, `blog/_index.md`).
@@ -244,6 +291,80 @@ pub fn compare_pages(a: &Page, b: &Page) -> Ordering {
         .then_with(|| a.source.content_path.cmp(&b.source.content_path))
 }
 
+/// Pages as a section's `sort_by` orders them. A page without the value
+/// sorted on comes after those with it (Zola drops it, losing a page without
+/// a word); ties and those go by URL.
+fn compare_by(sort_by: SortBy, a: &Page, b: &Page) -> Ordering {
+    let (a_source, b_source) = (&a.source, &b.source);
+    let missing_last = |x: Option<Ordering>, a_has: bool, b_has: bool| match (a_has, b_has) {
+        (true, true) => x.unwrap_or(Ordering::Equal),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (false, false) => Ordering::Equal,
+    };
+    let order = match sort_by {
+        SortBy::Date => {
+            let (x, y) = (a_source.date.as_ref(), b_source.date.as_ref());
+            missing_last(x.zip(y).map(|(x, y)| y.at.cmp(&x.at)), x.is_some(), y.is_some())
+        }
+        SortBy::UpdateDate => {
+            let x = a_source.updated.as_ref().or(a_source.date.as_ref());
+            let y = b_source.updated.as_ref().or(b_source.date.as_ref());
+            missing_last(x.zip(y).map(|(x, y)| y.at.cmp(&x.at)), x.is_some(), y.is_some())
+        }
+        SortBy::Title => natural_cmp(&page_title(a), &page_title(b)),
+        SortBy::TitleBytes => page_title(a).as_bytes().cmp(page_title(b).as_bytes()),
+        SortBy::Weight => {
+            let (x, y) = (a_source.front.weight, b_source.front.weight);
+            missing_last(x.zip(y).map(|(x, y)| x.cmp(&y)), x.is_some(), y.is_some())
+        }
+        SortBy::Slug => natural_cmp(url_slug(&a_source.path), url_slug(&b_source.path)),
+        SortBy::Permalink => natural_cmp(&a_source.path, &b_source.path),
+        SortBy::None => Ordering::Equal,
+    };
+    order.then_with(|| a_source.path.cmp(&b_source.path))
+}
+
+/// The last segment of a URL path: `/blog/hello/` → `hello`.
+fn url_slug(path: &str) -> &str {
+    path.trim_end_matches('/').rsplit('/').next().unwrap_or_default()
+}
+
+/// Natural order: letters without regard to case, runs of digits by value,
+/// so that `Track-2` comes before `Track-13`.
+fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (a.peek().copied(), b.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let number = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+                    let mut digits = String::new();
+                    while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                        digits.push(d);
+                    }
+                    digits.trim_start_matches('0').to_owned()
+                };
+                let (x, y) = (number(&mut a), number(&mut b));
+                let order = x.len().cmp(&y.len()).then_with(|| x.cmp(&y));
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            (Some(x), Some(y)) => {
+                let order = x.to_lowercase().cmp(y.to_lowercase());
+                if order != Ordering::Equal {
+                    return order;
+                }
+                a.next();
+                b.next();
+            }
+        }
+    }
+}
+
 fn compare_sections(a: &Section, b: &Section, config: &Config) -> Ordering {
     weight_order(a.source.front.weight, b.source.front.weight).then_with(|| a.title(config).cmp(&b.title(config)))
 }
@@ -280,15 +401,23 @@ fn parent_dir(dir: &str) -> &str {
     dir.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
+/// The site's Markdown options with a section's `insert_anchor_links`.
+fn markdown_options(site: &MarkdownConfig, section: Option<&SectionFront>) -> MarkdownConfig {
+    match section.and_then(|front| front.insert_anchor_links.as_deref()) {
+        Some(place) => MarkdownConfig { heading_anchors: place != "none", ..site.clone() },
+        None => site.clone(),
+    }
+}
+
 /// Renders one body; errors get the file and the line within the file.
 fn render_markdown(
-    config: &Config,
+    options: &MarkdownConfig,
     resolve: &(dyn Fn(&str) -> Option<String> + Sync),
     file: &Path,
     body: &str,
     body_line: usize,
 ) -> Result<Rendered> {
-    let renderer = Renderer { options: &config.markdown, highlighter: Highlighter::shared(), resolve };
+    let renderer = Renderer { options, highlighter: Highlighter::shared(), resolve };
     renderer.render(body).map_err(|err| Error {
         file: Some(file.to_path_buf()),
         line: err.line.map(|line| line + body_line - 1),
@@ -393,6 +522,23 @@ mod tests {
         pages.sort_by(compare_pages);
         let titles: Vec<_> = pages.iter().map(page_title).collect();
         assert_eq!(titles, ["New", "Old", "First", "Apple", "Zebra", "Unweighted"]);
+    }
+
+    #[test]
+    fn natural_order() {
+        let mut names = ["Track-13", "track-2", "bolero", "Track-3", "BART", "a10", "a9"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, ["a9", "a10", "BART", "bolero", "track-2", "Track-3", "Track-13"]);
+    }
+
+    #[test]
+    fn sort_by_puts_pages_without_the_value_last() {
+        let (dated, weighted, plain) =
+            (page("a", "A", Some("2024-01-01"), None), page("b", "B", None, Some(1)), page("c", "C", None, None));
+        assert_eq!(compare_by(SortBy::Date, &dated, &weighted), Ordering::Less);
+        assert_eq!(compare_by(SortBy::Weight, &weighted, &dated), Ordering::Less);
+        assert_eq!(compare_by(SortBy::Weight, &dated, &plain), Ordering::Less, "no weight either: by URL");
+        assert_eq!(compare_by(SortBy::Title, &plain, &dated), Ordering::Greater);
     }
 
     #[test]

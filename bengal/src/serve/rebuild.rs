@@ -189,6 +189,9 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
     for &index in &edited {
         jobs.push(Job::Page(index));
         jobs.push(Job::Feed);
+        let feeds =
+            site.sections.iter().enumerate().filter(|(_, s)| s.source.front.generate_feeds && s.pages.contains(&index));
+        jobs.extend(feeds.map(|(section, _)| Job::SectionFeed(section)));
         if listed(&old.pages[index]) == listed(&site.pages[index]) {
             continue;
         }
@@ -223,6 +226,7 @@ fn list_key(page: &content::SourcePage) -> impl PartialEq + use<> {
         page.front.aliases.clone(),
         page.front.template.clone(),
         page.front.draft,
+        page.updated.clone(),
     )
 }
 
@@ -254,7 +258,8 @@ fn lists_showing(site: &Site, page: usize) -> Vec<Job> {
     for (index, section) in site.sections.iter().enumerate() {
         if let Some(at) = section.pages.iter().position(|&p| p == page) {
             let per = section_paginate_by(site, section);
-            let pager = at.checked_div(per).unwrap_or(0);
+            let shown_at = if section.source.front.paginate_reversed { section.pages.len() - 1 - at } else { at };
+            let pager = shown_at.checked_div(per).unwrap_or(0);
             jobs.push(Job::SectionPager { section: index, pager });
         }
     }

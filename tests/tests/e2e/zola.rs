@@ -33,7 +33,30 @@ fn a_zola_site_builds_with_zolas_urls_and_one_warning() {
         assert!(out.path().join(page).is_file(), "{page} is missing");
     }
     assert!(!out.path().join("atom.xml").exists(), "generate_feeds = false writes no feed");
-    let post = std::fs::read_to_string(out.path().join("blog/dated-post/index.html")).unwrap();
+    let read = |path: &str| std::fs::read_to_string(out.path().join(path)).unwrap_or_default();
+    let post = read("blog/dated-post/index.html");
     assert!(post.contains("A dated post") && !post.contains("+++"), "front matter after blank lines was read");
     assert!(post.contains("2016-10-08") || post.contains("October"), "dated by its file name");
+    assert!(post.contains("class=\"anchor\"") || post.contains("href=\"#"), "insert_anchor_links = left: anchors");
+}
+
+#[test]
+fn zolas_section_keys_are_honoured() {
+    let out = tempfile::tempdir().unwrap();
+    bengal().args(["build", "--root"]).arg(fixture("zola-site")).arg("--output").arg(out.path()).assert().success();
+    let read = |path: &str| std::fs::read_to_string(out.path().join(path)).unwrap_or_default();
+    // sort_by = "title", paginate_by = 1, paginate_path = "p": "A dated post" first, "Moved" on /blog/p/2/.
+    assert!(read("blog/index.html").contains("A dated post"));
+    assert!(read("blog/p/2/index.html").contains("Moved"), "paginate_path");
+    assert!(out.path().join("blog/atom.xml").is_file(), "the section's generate_feeds");
+    assert!(read("posts/index.html").contains("url=/blog/"), "the section's aliases");
+    assert!(read("old/index.html").contains("url=/blog/"), "redirect_to");
+    assert!(!out.path().join("archive/index.html").exists(), "render = false");
+    assert!(out.path().join("archive/old-news/index.html").is_file(), "its pages still are");
+    let home = read("index.html");
+    assert!(
+        home.contains(">Pages<") && home.contains("Old news"),
+        "transparent: the home page lists its pages as its own"
+    );
+    assert!(!out.path().join("drafts").exists(), "a draft section leaves out its pages");
 }
