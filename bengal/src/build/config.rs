@@ -48,6 +48,33 @@ impl Default for MarkdownConfig {
     }
 }
 
+/// How a name becomes a URL segment (Zola's `[slugify]` strategies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlugStrategy {
+    /// ASCII, lowercase, words joined by `-`: `Café Notes` → `cafe-notes`.
+    #[default]
+    On,
+    /// As written, less what no file system or URL can hold (`<>:"/\|?*`)
+    /// and trailing spaces and dots.
+    Safe,
+    /// As written.
+    Off,
+}
+
+impl SlugStrategy {
+    /// `text` as a URL segment.
+    pub fn apply(self, text: &str) -> String {
+        match self {
+            SlugStrategy::On => slug::slugify(text),
+            SlugStrategy::Safe => {
+                text.trim_end_matches([' ', '.']).chars().filter(|c| !r#"<>:"/\|?*"#.contains(*c)).collect()
+            }
+            SlugStrategy::Off => text.to_owned(),
+        }
+    }
+}
+
 /// The resolved site configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -73,6 +100,16 @@ pub struct Config {
     /// Markdown options.
     #[serde(skip)]
     pub markdown: MarkdownConfig,
+    /// How page slugs are made from names.
+    #[serde(skip)]
+    pub slugify_paths: SlugStrategy,
+    /// How taxonomy terms become URL segments.
+    #[serde(skip)]
+    pub slugify_taxonomies: SlugStrategy,
+    /// Whether directory names are slugified in URLs (Bengal's rule) or kept
+    /// as they are (Zola's).
+    #[serde(skip)]
+    pub slugify_dirs: bool,
     /// Whether `atom.xml` is written.
     #[serde(skip)]
     pub generate_feeds: bool,
@@ -134,6 +171,9 @@ impl Config {
             output_dir: raw.output_dir.unwrap_or_else(|| PathBuf::from("public")),
             taxonomies,
             paginate_by: raw.paginate_by.unwrap_or(0),
+            slugify_paths: SlugStrategy::On,
+            slugify_taxonomies: SlugStrategy::On,
+            slugify_dirs: true,
             generate_feeds: raw.generate_feeds.unwrap_or(true),
             generate_sitemap: raw.generate_sitemap.unwrap_or(true),
             generate_robots_txt: raw.generate_robots_txt.unwrap_or(true),
@@ -156,6 +196,22 @@ impl Config {
     pub fn permalink(&self, path: &str) -> String {
         let origin = self.base_url.strip_suffix(&self.base_path).unwrap_or(&self.base_url);
         format!("{origin}{path}")
+    }
+
+    /// The URL path of content directory `dir`: `blog/Release Notes` →
+    /// `/blog/release-notes/` by Bengal's rule, `/blog/Release Notes/` by
+    /// Zola's; `` → `/`. Without the base path.
+    pub fn dir_url(&self, dir: &str) -> String {
+        let mut url = String::from("/");
+        for part in dir.split('/').filter(|p| !p.is_empty()) {
+            if self.slugify_dirs {
+                url.push_str(&slug::slugify(part));
+            } else {
+                url.push_str(part);
+            }
+            url.push('/');
+        }
+        url
     }
 
     /// A site-relative path such as `blog/hello/` with the base path added.

@@ -94,7 +94,7 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
         return Ok(Content { sections: vec![root_section(config)], ..Content::default() });
     }
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-    let (entries, loose) = discover(&site, root, &content_root)?;
+    let (entries, loose) = discover(&site, root, &content_root, config.slugify_dirs)?;
     let parsed: Vec<Option<Parsed>> =
         entries.into_par_iter().map(|entry| parse_entry(root, &content_root, config, entry)).collect::<Result<_>>()?;
 
@@ -139,7 +139,7 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
         .map(|source| {
             let relative = relative_slash_path(&content_root, &source);
             let (dir, name) = relative.rsplit_once('/').unwrap_or(("", &relative));
-            let output = format!("{}{name}", dir_url(dir));
+            let output = format!("{}{name}", config.dir_url(dir));
             LooseAsset { source, output: output.trim_start_matches('/').to_owned() }
         })
         .collect();
@@ -162,7 +162,7 @@ pub fn load_page(root: &Path, config: &Config, file: &Path) -> Result<SourcePage
 /// Walks `content/`, sorted, returning Markdown entries and loose files.
 /// Symlinks are followed only inside the site (`site`, canonical); `root` is
 /// the root as given, for names in errors.
-fn discover(site: &Path, root: &Path, content_root: &Path) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
+fn discover(site: &Path, root: &Path, content_root: &Path, slugify_dirs: bool) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
     let mut entries = Vec::new();
     let mut loose = Vec::new();
     let mut walker = paths::walk(content_root);
@@ -177,7 +177,7 @@ fn discover(site: &Path, root: &Path, content_root: &Path) -> Result<(Vec<Entry>
         }
         paths::check_entry(site, root, &item)?;
         if path != content_root {
-            check_name(root, path, item.file_type().is_dir())?;
+            check_name(root, path, slugify_dirs && item.file_type().is_dir())?;
         }
         if item.file_type().is_dir() {
             let index = path.join("index.md");
@@ -207,15 +207,15 @@ fn discover(site: &Path, root: &Path, content_root: &Path) -> Result<(Vec<Entry>
     Ok((entries, loose))
 }
 
-/// A name must be UTF-8 (URLs are), and a directory's must leave a URL
-/// segment once slugified: `blog/!!!/` would become `blog//`.
-fn check_name(root: &Path, path: &Path, is_dir: bool) -> Result<()> {
+/// A name must be UTF-8 (URLs are), and a directory's, when it is to be
+/// slugified, must leave a URL segment: `blog/!!!/` would become `blog//`.
+fn check_name(root: &Path, path: &Path, slugified_dir: bool) -> Result<()> {
     let shown = path.strip_prefix(root).unwrap_or(path);
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Err(Error::in_file(shown, "has a name that is not valid UTF-8, which no URL can hold")
             .with_hint("rename it with UTF-8 characters"));
     };
-    if is_dir && slug::slugify(name).is_empty() {
+    if slugified_dir && slug::slugify(name).is_empty() {
         return Err(Error::in_file(shown, format!("the directory name `{name}` leaves no URL segment"))
             .with_hint("rename it with at least one letter or digit"));
     }
@@ -245,7 +245,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
     if is_section {
         let (front, _) = frontmatter::parse::<SectionFront>(&split, None).map_err(in_file)?;
         return Ok(Some(Parsed::Section(Box::new(SourceSection {
-            path: config.site_path(&dir_url(&dir)),
+            path: config.site_path(&config.dir_url(&dir)),
             file: Some(display),
             dir,
             front,
@@ -277,7 +277,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
     };
     let date = parse_date("date", &front.date)?.or(name_date);
     let updated = parse_date("updated", &front.updated)?;
-    let slug = slug::slugify(front.slug.as_deref().unwrap_or(&stem));
+    let slug = config.slugify_paths.apply(front.slug.as_deref().unwrap_or(&stem));
     if slug.is_empty() {
         let (source, line) = match &front.slug {
             Some(slug) => (format!("its `slug` {slug:?}"), split.key_line("slug")),
@@ -288,7 +288,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
             .with_hint("set `slug = \"…\"` in its front matter, or rename the file"));
     }
     for (taxonomy, names) in &terms {
-        if let Some(name) = names.iter().find(|name| slug::slugify(name).is_empty()) {
+        if let Some(name) = names.iter().find(|name| config.slugify_taxonomies.apply(name).is_empty()) {
             return Err(Error::in_file(&display, format!("the {taxonomy} term {name:?} leaves no URL segment"))
                 .at_line(split.key_line(taxonomy))
                 .with_hint("give every term at least one letter or digit"));
@@ -304,7 +304,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
             }
             config.site_path(&format!("{path}/"))
         }
-        None => config.site_path(&format!("{}{slug}/", dir_url(&section_dir))),
+        None => config.site_path(&format!("{}{slug}/", config.dir_url(&section_dir))),
     };
     Ok(Some(Parsed::Page(Box::new(SourcePage {
         file: display,
@@ -358,18 +358,8 @@ fn implicit_section(config: &Config, dir: &str) -> SourceSection {
         front: SectionFront::default(),
         body: String::new(),
         body_line: 1,
-        path: config.site_path(&dir_url(dir)),
+        path: config.site_path(&config.dir_url(dir)),
     }
-}
-
-/// `blog/Release Notes` → `/blog/release-notes/`; `` → `/`.
-pub fn dir_url(dir: &str) -> String {
-    let mut url = String::from("/");
-    for part in dir.split('/').filter(|p| !p.is_empty()) {
-        url.push_str(&slug::slugify(part));
-        url.push('/');
-    }
-    url
 }
 
 fn relative_slash_path(base: &Path, path: &Path) -> String {
@@ -429,8 +419,11 @@ mod tests {
 
     #[test]
     fn dir_urls_are_slugified() {
-        assert_eq!(dir_url(""), "/");
-        assert_eq!(dir_url("blog/Release Notes"), "/blog/release-notes/");
+        let config = Config::parse("").unwrap();
+        assert_eq!(config.dir_url(""), "/");
+        assert_eq!(config.dir_url("blog/Release Notes"), "/blog/release-notes/");
+        let zola = Config { slugify_dirs: false, ..config };
+        assert_eq!(zola.dir_url("blog/Release Notes"), "/blog/Release Notes/");
     }
 
     #[test]

@@ -201,7 +201,7 @@ impl Site {
             sections[index].pages = members;
             sections[index].subsections = subsections;
         }
-        let taxonomies = collect_taxonomies(&config, &pages);
+        let taxonomies = collect_taxonomies(&config, &pages)?;
         let mut dated: Vec<usize> = (0..pages.len()).filter(|&i| pages[i].source.date.is_some()).collect();
         dated.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
         Ok(Site { root, config, pages, sections, taxonomies, dated, loose_assets: content.loose_assets })
@@ -455,7 +455,10 @@ fn check_unique_paths(pages: &[Arc<SourcePage>], sections: &[SourceSection]) -> 
     Ok(())
 }
 
-fn collect_taxonomies(config: &Config, pages: &[Page]) -> Vec<Taxonomy> {
+/// Each taxonomy's terms, by slug. Spellings that differ only in case are
+/// one term (`Rust`, `rust`); two that differ otherwise but would share a URL
+/// (`C++` and `c` both make `/tags/c/`) are an error naming both.
+fn collect_taxonomies(config: &Config, pages: &[Page]) -> Result<Vec<Taxonomy>> {
     config
         .taxonomies
         .iter()
@@ -463,14 +466,30 @@ fn collect_taxonomies(config: &Config, pages: &[Page]) -> Vec<Taxonomy> {
             let mut terms: BTreeMap<String, Term> = BTreeMap::new();
             // Most pages share a few terms: slugify each spelling once.
             let mut slugs: HashMap<&str, String> = HashMap::new();
+            // Where each term was first spelt, for the error.
+            let mut first_file: HashMap<String, &Path> = HashMap::new();
             for (index, page) in pages.iter().enumerate() {
                 for term in page.source.terms.get(name).into_iter().flatten() {
-                    let slug = slugs.entry(term.as_str()).or_insert_with(|| slug::slugify(term)).clone();
+                    let slug =
+                        slugs.entry(term.as_str()).or_insert_with(|| config.slugify_taxonomies.apply(term)).clone();
                     let entry = terms.entry(slug.clone()).or_insert_with(|| Term {
                         name: term.clone(),
-                        slug,
+                        slug: slug.clone(),
                         pages: Vec::new(),
                     });
+                    let file = *first_file.entry(slug.clone()).or_insert(page.source.file.as_path());
+                    if entry.name.to_lowercase() != term.to_lowercase() {
+                        let url = config.site_path(&format!("{name}/{slug}/"));
+                        return Err(Error::in_file(
+                            &page.source.file,
+                            format!(
+                                "the {name} term `{term}` would have the URL {url} of `{}` ({})",
+                                entry.name,
+                                file.display()
+                            ),
+                        )
+                        .with_hint("spell the two terms the same way, or make them differ in letters or digits"));
+                    }
                     if entry.pages.last() != Some(&index) {
                         entry.pages.push(index);
                     }
@@ -480,7 +499,7 @@ fn collect_taxonomies(config: &Config, pages: &[Page]) -> Vec<Taxonomy> {
             for term in &mut terms {
                 term.pages.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
             }
-            Taxonomy { name: name.clone(), terms }
+            Ok(Taxonomy { name: name.clone(), terms })
         })
         .collect()
 }

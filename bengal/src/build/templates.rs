@@ -192,7 +192,7 @@ fn register_helpers(tera: &mut Tera, config: &Config) {
             )
             .into());
         }
-        Ok(Value::String(base.site_path(&format!("{kind}/{}/", slug::slugify(name)))))
+        Ok(Value::String(base.site_path(&format!("{kind}/{}/", base.slugify_taxonomies.apply(name)))))
     });
     tera.register_filter("slugify", |value: &Value, _: &HashMap<String, Value>| {
         let text = value.as_str().ok_or("slugify: expects a string")?;

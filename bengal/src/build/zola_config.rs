@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::build::config::{Config, MarkdownConfig, toml_error, toml_to_json};
+use crate::build::config::{Config, MarkdownConfig, SlugStrategy, toml_error, toml_to_json};
 use crate::error::{Error, Result};
 
 /// The keys Bengal honours, as serde reads them; the rest land in `rest`.
@@ -29,6 +29,7 @@ struct ZolaConfig {
     generate_sitemap: Option<bool>,
     generate_robots_txt: Option<bool>,
     markdown: toml::Table,
+    slugify: toml::Table,
     extra: toml::Table,
     #[serde(flatten)]
     rest: toml::Table,
@@ -87,6 +88,15 @@ pub fn parse(text: &str) -> Result<Config> {
             _ => list_requests(&format!("markdown.{key}"), &value, &mut ignored),
         }
     }
+    let (mut slugify_paths, mut slugify_taxonomies) = (SlugStrategy::On, SlugStrategy::On);
+    for (key, value) in raw.slugify {
+        let strategy = value.clone().try_into::<SlugStrategy>().ok();
+        match (key.as_str(), strategy) {
+            ("paths", Some(strategy)) => slugify_paths = strategy,
+            ("taxonomies", Some(strategy)) => slugify_taxonomies = strategy,
+            _ => list_requests(&format!("slugify.{key}"), &value, &mut ignored),
+        }
+    }
     for (key, value) in raw.rest {
         list_requests(&key, &value, &mut ignored);
     }
@@ -101,6 +111,10 @@ pub fn parse(text: &str) -> Result<Config> {
     config.language = raw.default_language.unwrap_or_else(|| "en".to_owned());
     config.output_dir = raw.output_dir.unwrap_or_else(|| PathBuf::from("public"));
     config.taxonomies = taxonomies;
+    config.slugify_paths = slugify_paths;
+    config.slugify_taxonomies = slugify_taxonomies;
+    // Zola keeps directory names as they are in URLs.
+    config.slugify_dirs = false;
     config.generate_feeds = raw.generate_feeds.or(raw.generate_feed).unwrap_or(false);
     config.generate_sitemap = raw.generate_sitemap.unwrap_or(true);
     config.generate_robots_txt = raw.generate_robots_txt.unwrap_or(true);
@@ -161,18 +175,19 @@ mod tests {
             "base_url = \"/\"\ntheme = \"even\"\ncompile_sass = true\nbuild_search_index = false\n\
              generate_feed = true\ntaxonomies = [{ name = \"tags\", feed = true, paginate_by = 5 }]\n\
              [markdown]\nhighlight_code = true\nrender_emoji = true\nexternal_links_external = true\n\
-             [markdown.highlighting]\ntheme = \"ayu\"\n[slugify]\npaths = \"safe\"\ntaxonomies = \"on\"\n\
+             [markdown.highlighting]\ntheme = \"ayu\"\n[slugify]\npaths = \"safe\"\nanchors = \"off\"\n\
              [search]\ninclude_title = true\n",
         )
         .unwrap();
         assert!(config.generate_feeds && config.markdown.highlight_code);
+        assert_eq!(config.slugify_paths, SlugStrategy::Safe);
         assert_eq!(
             config.ignored,
             [
                 "compile_sass",
                 "markdown.highlighting.theme",
                 "markdown.render_emoji",
-                "slugify.paths",
+                "slugify.anchors",
                 "taxonomies.tags.feed",
                 "taxonomies.tags.paginate_by",
                 "theme",

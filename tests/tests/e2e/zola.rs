@@ -25,6 +25,7 @@ fn a_zola_site_builds_with_zolas_urls_and_one_warning() {
         "blog/dated-post/index.html",
         "elsewhere/moved/index.html",
         "about/index.html",
+        "Guides/first-steps/index.html",
         "tags/rust/index.html",
         "categories/notes/index.html",
         "sitemap.xml",
@@ -59,4 +60,18 @@ fn zolas_section_keys_are_honoured() {
         "transparent: the home page lists its pages as its own"
     );
     assert!(!out.path().join("drafts").exists(), "a draft section leaves out its pages");
+}
+
+#[test]
+fn terms_that_would_share_a_url_are_an_error_naming_both() {
+    let site = crate::util::copy_fixture("quickstart");
+    let blog = site.path().join("content/blog");
+    std::fs::write(blog.join("cpp.md"), "+++\ntitle = \"C++\"\ntags = [\"C++\"]\n+++\n").unwrap();
+    std::fs::write(blog.join("c.md"), "+++\ntitle = \"C\"\ntags = [\"c\", \"Rust\"]\n+++\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().code(1).stderr(
+        predicate::str::contains("`C++`")
+            .and(predicate::str::contains("`c`"))
+            .and(predicate::str::contains("/tags/c/")),
+    );
 }
