@@ -189,9 +189,17 @@ fn discover(site: &Path, root: &Path, content_root: &Path, slugify_dirs: bool) -
                         continue;
                     }
                     paths::check_entry(site, root, &asset)?;
-                    if asset.file_type().is_file() && asset.path() != index {
-                        bundle_assets.push(asset.into_path());
+                    if !asset.file_type().is_file() || asset.path() == index {
+                        continue;
                     }
+                    // Never published as a raw file, and a page inside a page
+                    // has no URL of its own to take.
+                    if asset.path().extension().is_some_and(|e| e == "md") {
+                        let shown = asset.path().strip_prefix(root).unwrap_or(asset.path());
+                        return Err(Error::in_file(shown, "is Markdown inside a page bundle (a directory with index.md)")
+                            .with_hint("move it out of the bundle to make it a page of its own, or rename it if it is a file to publish"));
+                    }
+                    bundle_assets.push(asset.into_path());
                 }
                 entries.push(Entry::Page { file: index, bundle_assets });
                 walker.skip_current_dir();

@@ -189,9 +189,8 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
             jobs.push(alias_job(&Some(page.source.file.clone()), &page.source.path, alias)?);
         }
         let dir = output_dir_of(site, &page.source.path);
-        for asset in &page.source.assets {
-            let name = asset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            jobs.push(Job::Copy { source: asset.clone(), dest: format!("{dir}{name}") });
+        for (source, relative) in bundle_assets(site, page) {
+            jobs.push(Job::Copy { source: source.clone(), dest: format!("{dir}{relative}") });
         }
     }
     for asset in &site.loose_assets {
@@ -603,11 +602,8 @@ impl<'s> TemplateData<'s> {
 fn page_value(site: &Site, page: &Page, full: bool) -> Value {
     let source = &page.source;
     let rendered = &page.rendered;
-    let assets: Vec<String> = source
-        .assets
-        .iter()
-        .filter_map(|a| a.file_name().map(|n| format!("{}{}", source.path, n.to_string_lossy())))
-        .collect();
+    let assets: Vec<String> =
+        bundle_assets(site, page).map(|(_, relative)| format!("{}{relative}", source.path)).collect();
     let slug = source.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
     let mut value = json!({
         "title": page_title(page),
@@ -632,6 +628,20 @@ fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         object.insert("toc".into(), json!(rendered.toc));
     }
     value
+}
+
+/// A page bundle's co-located files, each with its path inside the bundle
+/// (`img/map.png`): subfolders are kept, as Zola keeps them.
+fn bundle_assets<'p>(site: &Site, page: &'p Page) -> impl Iterator<Item = (&'p PathBuf, String)> {
+    let bundle = site.root.join(&page.source.file).parent().map(Path::to_path_buf).unwrap_or_default();
+    page.source.assets.iter().map(move |asset| {
+        let relative = asset.strip_prefix(&bundle).map(crate::paths::slash_path);
+        (
+            asset,
+            relative
+                .unwrap_or_else(|_| asset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+        )
+    })
 }
 
 fn bytes(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Artifact {

@@ -26,6 +26,7 @@ fn a_zola_site_builds_with_zolas_urls_and_one_warning() {
         "elsewhere/moved/index.html",
         "about/index.html",
         "Guides/first-steps/index.html",
+        "about/img/portrait.png",
         "tags/rust/index.html",
         "categories/notes/index.html",
         "sitemap.xml",
@@ -74,4 +75,20 @@ fn terms_that_would_share_a_url_are_an_error_naming_both() {
             .and(predicate::str::contains("`c`"))
             .and(predicate::str::contains("/tags/c/")),
     );
+}
+
+#[test]
+fn markdown_inside_a_page_bundle_is_never_published_raw() {
+    let site = crate::util::copy_fixture("quickstart");
+    std::fs::write(site.path().join("content/blog/gallery/notes.md"), "# Notes\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    bengal()
+        .args(["build", "--root"])
+        .arg(site.path())
+        .arg("--output")
+        .arg(out.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("content/blog/gallery/notes.md"));
+    assert!(!out.path().join("blog/gallery/notes.md").exists());
 }
