@@ -40,11 +40,27 @@ pub struct MarkdownConfig {
     pub smart_punctuation: bool,
     /// A `#` link beside every heading.
     pub heading_anchors: bool,
+    /// External links open in a new tab (with `rel="noopener"`).
+    pub external_links_target_blank: bool,
+    /// External links get `rel="nofollow"`.
+    pub external_links_no_follow: bool,
+    /// External links get `rel="noreferrer"`.
+    pub external_links_no_referrer: bool,
+    /// A CSS class for external links.
+    pub external_links_class: Option<String>,
 }
 
 impl Default for MarkdownConfig {
     fn default() -> Self {
-        MarkdownConfig { highlight_code: true, smart_punctuation: true, heading_anchors: true }
+        MarkdownConfig {
+            highlight_code: true,
+            smart_punctuation: true,
+            heading_anchors: true,
+            external_links_target_blank: false,
+            external_links_no_follow: false,
+            external_links_no_referrer: false,
+            external_links_class: None,
+        }
     }
 }
 

@@ -101,6 +101,9 @@ impl Renderer<'_> {
                     })?;
                     events.push(Event::Start(Tag::Link { link_type, dest_url: dest_url.into(), title, id }));
                 }
+                Event::Start(Tag::Link { dest_url, title, .. }) if is_external(&dest_url) && self.marks_external() => {
+                    events.push(Event::InlineHtml(self.external_link(&dest_url, &title).into()));
+                }
                 Event::Text(ref text) => {
                     word_count += text.split_whitespace().count();
                     events.push(event);
@@ -119,6 +122,44 @@ impl Renderer<'_> {
             None => first_paragraph(&events).map(to_html),
         };
         Ok(Rendered { html: to_html(&footnotes_last(events)), summary, toc, word_count })
+    }
+
+    /// Whether external links get anything of their own.
+    fn marks_external(&self) -> bool {
+        let o = self.options;
+        o.external_links_target_blank
+            || o.external_links_no_follow
+            || o.external_links_no_referrer
+            || o.external_links_class.is_some()
+    }
+
+    /// The opening tag of an external link, as the `external_links_*`
+    /// options ask (its closing tag is pulldown-cmark's own).
+    fn external_link(&self, href: &str, title: &str) -> String {
+        let o = self.options;
+        let mut tag = format!("<a href=\"{}\"", escape_html(href));
+        if !title.is_empty() {
+            tag.push_str(&format!(" title=\"{}\"", escape_html(title)));
+        }
+        if let Some(class) = &o.external_links_class {
+            tag.push_str(&format!(" class=\"{}\"", escape_html(class)));
+        }
+        let rel: Vec<&str> = [
+            (o.external_links_target_blank, "noopener"),
+            (o.external_links_no_follow, "nofollow"),
+            (o.external_links_no_referrer, "noreferrer"),
+        ]
+        .into_iter()
+        .filter_map(|(on, word)| on.then_some(word))
+        .collect();
+        if o.external_links_target_blank {
+            tag.push_str(" target=\"_blank\"");
+        }
+        if !rel.is_empty() {
+            tag.push_str(&format!(" rel=\"{}\"", rel.join(" ")));
+        }
+        tag.push('>');
+        tag
     }
 
     fn resolve_link(&self, dest: &str) -> Option<String> {
@@ -175,6 +216,11 @@ impl Renderer<'_> {
         }
         toc
     }
+}
+
+/// A link to another site.
+fn is_external(href: &str) -> bool {
+    href.starts_with("http://") || href.starts_with("https://") || href.starts_with("//")
 }
 
 fn unique_id(title: &str, used: &mut HashSet<String>) -> String {
@@ -254,6 +300,26 @@ mod tests {
         let ids: Vec<_> = out.toc.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["intro", "intro-1", "mine"]);
         assert!(out.html.contains("<h2 id=\"intro\">Intro<a class=\"anchor\" href=\"#intro\""), "{}", out.html);
+    }
+
+    #[test]
+    fn external_links_get_what_the_options_ask() {
+        let options = MarkdownConfig {
+            external_links_target_blank: true,
+            external_links_no_follow: true,
+            external_links_class: Some("ext".into()),
+            ..MarkdownConfig::default()
+        };
+        let out = render_with("[a](https://a.example \"A\") and [b](@/blog/hello.md)", options).unwrap();
+        assert!(
+            out.html.contains(
+                "<a href=\"https://a.example\" title=\"A\" class=\"ext\" target=\"_blank\" rel=\"noopener nofollow\">a</a>"
+            ),
+            "{}",
+            out.html
+        );
+        assert!(out.html.contains("<a href=\"/blog/hello/\">b</a>"), "internal links are left alone: {}", out.html);
+        assert!(render("[a](https://a.example)").html.contains("<a href=\"https://a.example\">a</a>"));
     }
 
     #[test]

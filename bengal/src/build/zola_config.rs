@@ -71,7 +71,12 @@ pub fn parse(text: &str) -> Result<Config> {
         }
         taxonomies.push(taxonomy.name);
     }
-    let mut markdown = MarkdownConfig { highlight_code: false, smart_punctuation: false, heading_anchors: false };
+    let mut markdown = MarkdownConfig {
+        highlight_code: false,
+        smart_punctuation: false,
+        heading_anchors: false,
+        ..MarkdownConfig::default()
+    };
     for (key, value) in raw.markdown {
         match (key.as_str(), &value) {
             ("highlight_code", toml::Value::Boolean(on)) => markdown.highlight_code = *on,
@@ -85,6 +90,12 @@ pub fn parse(text: &str) -> Result<Config> {
             }
             ("smart_punctuation", toml::Value::Boolean(on)) => markdown.smart_punctuation = *on,
             ("insert_anchor_links", toml::Value::String(place)) => markdown.heading_anchors = place != "none",
+            ("external_links_target_blank", toml::Value::Boolean(on)) => markdown.external_links_target_blank = *on,
+            ("external_links_no_follow", toml::Value::Boolean(on)) => markdown.external_links_no_follow = *on,
+            ("external_links_no_referrer", toml::Value::Boolean(on)) => markdown.external_links_no_referrer = *on,
+            ("external_links_class", toml::Value::String(class)) => {
+                markdown.external_links_class = Some(class.clone()).filter(|c| !c.is_empty())
+            }
             _ => list_requests(&format!("markdown.{key}"), &value, &mut ignored),
         }
     }
