@@ -27,6 +27,20 @@ pub struct Rendered {
     pub toc: Vec<Heading>,
     /// Words of prose (code not counted).
     pub word_count: usize,
+    /// Internal links with an `#anchor`, checked against their target's
+    /// headings once every page is rendered.
+    pub anchor_links: Vec<AnchorLink>,
+}
+
+/// An internal link to a heading: `[x](@/blog/hello.md#setup)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorLink {
+    /// The content path linked to (`blog/hello.md`).
+    pub target: String,
+    /// The heading id (`setup`).
+    pub anchor: String,
+    /// The line of the link within the body.
+    pub line: usize,
 }
 
 impl Rendered {
@@ -70,6 +84,7 @@ impl Renderer<'_> {
         let mut events = Vec::new();
         let mut code: Option<(String, String)> = None;
         let mut word_count = 0;
+        let mut anchor_links = Vec::new();
         for (event, range) in Parser::new_ext(body, options).into_offset_iter() {
             match event {
                 Event::Start(Tag::CodeBlock(kind)) => {
@@ -94,6 +109,10 @@ impl Renderer<'_> {
                     events.push(Event::Html(block.into()));
                 }
                 Event::Start(Tag::Link { link_type, dest_url, title, id }) if dest_url.starts_with("@/") => {
+                    if let Some((target, anchor)) = dest_url.trim_start_matches("@/").split_once('#') {
+                        let line = line_of_offset(body, range.start);
+                        anchor_links.push(AnchorLink { target: target.to_owned(), anchor: anchor.to_owned(), line });
+                    }
                     let dest_url = self.resolve_link(&dest_url).ok_or_else(|| {
                         Error::new(format!("internal link `{dest_url}` points to no page or section"))
                             .at_line(Some(line_of_offset(body, range.start)))
@@ -121,7 +140,7 @@ impl Renderer<'_> {
             Some(end) => Some(to_html(&events[..end])),
             None => first_paragraph(&events).map(to_html),
         };
-        Ok(Rendered { html: to_html(&footnotes_last(events)), summary, toc, word_count })
+        Ok(Rendered { html: to_html(&footnotes_last(events)), summary, toc, word_count, anchor_links })
     }
 
     /// Whether external links get anything of their own.

@@ -170,6 +170,7 @@ impl Site {
             })
             .collect::<Result<_>>()?;
 
+        check_anchor_links(&pages, &sections)?;
         let section_index: HashMap<String, usize> =
             sections.iter().enumerate().map(|(i, s)| (s.source.dir.clone(), i)).collect();
         for (index, page) in pages.iter().enumerate() {
@@ -214,7 +215,10 @@ impl Site {
         let resolve = |target: &str| self.resolve_link(target);
         let options = self.markdown_options_in(&source.section_dir);
         let rendered = render_markdown(&options, &resolve, &source.file, &source.body, source.body_line)?;
-        self.pages[index] = Page { source: Arc::new(source), rendered: Arc::new(rendered) };
+        let page = Page { source: Arc::new(source), rendered: Arc::new(rendered) };
+        let headings = heading_ids(&self.pages, &self.sections);
+        check_links_of(&headings, &page.source.file, page.source.body_line, &page.rendered)?;
+        self.pages[index] = page;
         Ok(())
     }
 
@@ -423,6 +427,62 @@ fn render_markdown(
         line: err.line.map(|line| line + body_line - 1),
         ..err
     })
+}
+
+/// The heading ids of every page and section, by content path.
+fn heading_ids<'a>(pages: &'a [Page], sections: &'a [Section]) -> HashMap<String, Vec<&'a str>> {
+    let ids = |rendered: &'a Rendered| rendered.toc.iter().map(|h| h.id.as_str()).collect();
+    let mut headings: HashMap<String, Vec<&str>> =
+        pages.iter().map(|p| (p.source.content_path.clone(), ids(&p.rendered))).collect();
+    for section in sections {
+        let index = if section.source.dir.is_empty() {
+            "_index.md".to_owned()
+        } else {
+            format!("{}/_index.md", section.source.dir)
+        };
+        headings.insert(index, ids(&section.rendered));
+    }
+    headings
+}
+
+/// Every `@/…#anchor` link of every page and section names a heading of its
+/// target: a link to nowhere on the page fails as loudly as one to no page.
+fn check_anchor_links(pages: &[Page], sections: &[Section]) -> Result<()> {
+    let headings = heading_ids(pages, sections);
+    for page in pages {
+        check_links_of(&headings, &page.source.file, page.source.body_line, &page.rendered)?;
+    }
+    for section in sections {
+        if let Some(file) = &section.source.file {
+            check_links_of(&headings, file, section.source.body_line, &section.rendered)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_links_of(
+    headings: &HashMap<String, Vec<&str>>,
+    file: &Path,
+    body_line: usize,
+    rendered: &Rendered,
+) -> Result<()> {
+    for link in &rendered.anchor_links {
+        let Some(ids) = headings.get(link.target.trim_start_matches('/')) else { continue };
+        if !ids.contains(&link.anchor.as_str()) {
+            let known = if ids.is_empty() {
+                "it has no headings".to_owned()
+            } else {
+                format!("its headings are: {}", ids.join(", "))
+            };
+            return Err(Error::in_file(
+                file,
+                format!("the link `@/{}#{}` names no heading of {}", link.target, link.anchor, link.target),
+            )
+            .at_line(Some(link.line + body_line - 1))
+            .with_hint(format!("{known}; link to one of them, or drop the `#…`")));
+        }
+    }
+    Ok(())
 }
 
 fn link_map<'a>(

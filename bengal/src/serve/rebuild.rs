@@ -183,6 +183,11 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
             return Ok(Edit::Structural);
         }
         site.replace_page(index, page)?;
+        // Other pages may link to its headings: new or renamed ones are
+        // checked by a whole build.
+        if site.pages[index].rendered.toc != old.pages[index].rendered.toc {
+            return Ok(Edit::Structural);
+        }
         edited.push(index);
     }
     let mut jobs = Vec::new();

@@ -92,3 +92,17 @@ fn markdown_inside_a_page_bundle_is_never_published_raw() {
         .stderr(predicate::str::contains("content/blog/gallery/notes.md"));
     assert!(!out.path().join("blog/gallery/notes.md").exists());
 }
+
+#[test]
+fn a_link_to_a_heading_that_does_not_exist_names_file_line_and_the_headings() {
+    let site = crate::util::copy_fixture("quickstart");
+    let page = site.path().join("content/docs/content.md");
+    let text = std::fs::read_to_string(&page).unwrap().replace("#markdown-options)", "#no-such-heading)");
+    std::fs::write(&page, text).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().code(1).stderr(
+        predicate::str::contains("content/docs/content.md:")
+            .and(predicate::str::contains("no-such-heading"))
+            .and(predicate::str::contains("markdown-options")),
+    );
+}
