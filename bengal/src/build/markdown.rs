@@ -7,7 +7,7 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd,
 use serde::Serialize;
 
 use crate::build::config::MarkdownConfig;
-use crate::build::highlight::Highlighter;
+use crate::build::highlight::{Fence, Highlighter};
 use crate::build::html::escape_html;
 use crate::error::{Error, Result, line_of_offset};
 
@@ -82,17 +82,17 @@ impl Renderer<'_> {
             options |= Options::ENABLE_SMART_PUNCTUATION;
         }
         let mut events = Vec::new();
-        let mut code: Option<(String, String)> = None;
+        let mut code: Option<(Fence, String)> = None;
         let mut word_count = 0;
         let mut anchor_links = Vec::new();
         for (event, range) in Parser::new_ext(body, options).into_offset_iter() {
             match event {
                 Event::Start(Tag::CodeBlock(kind)) => {
-                    let lang = match kind {
-                        CodeBlockKind::Fenced(info) => info.split_whitespace().next().unwrap_or("").to_owned(),
-                        CodeBlockKind::Indented => String::new(),
+                    let fence = match kind {
+                        CodeBlockKind::Fenced(info) => Fence::parse(&info),
+                        CodeBlockKind::Indented => Fence::default(),
                     };
-                    code = Some((lang, String::new()));
+                    code = Some((fence, String::new()));
                 }
                 Event::Text(text) if code.is_some() => {
                     if let Some((_, buffer)) = code.as_mut() {
@@ -100,12 +100,8 @@ impl Renderer<'_> {
                     }
                 }
                 Event::End(TagEnd::CodeBlock) => {
-                    let (lang, text) = code.take().unwrap_or_default();
-                    let block = if self.options.highlight_code {
-                        self.highlighter.code_block(&lang, &text)
-                    } else {
-                        plain_code_block(&lang, &text)
-                    };
+                    let (fence, text) = code.take().unwrap_or_default();
+                    let block = self.highlighter.code_block(&fence, &text, self.options.highlight_code);
                     events.push(Event::Html(block.into()));
                 }
                 Event::Start(Tag::Link { link_type, dest_url, title, id }) if dest_url.starts_with("@/") => {
@@ -254,11 +250,6 @@ fn unique_id(title: &str, used: &mut HashSet<String>) -> String {
         n += 1;
     }
     id
-}
-
-fn plain_code_block(lang: &str, code: &str) -> String {
-    let lang_attr = if lang.is_empty() { String::new() } else { format!(" data-lang=\"{}\"", escape_html(lang)) };
-    format!("<pre class=\"code\"{lang_attr}><code>{}</code></pre>\n", escape_html(code))
 }
 
 fn first_paragraph<'e, 'a>(events: &'e [Event<'a>]) -> Option<&'e [Event<'a>]> {

@@ -40,6 +40,10 @@ fn a_zola_site_builds_with_zolas_urls_and_one_warning() {
     assert!(post.contains("A dated post") && !post.contains("+++"), "front matter after blank lines was read");
     assert!(post.contains("2016-10-08") || post.contains("October"), "dated by its file name");
     assert!(post.contains("class=\"anchor\"") || post.contains("href=\"#"), "insert_anchor_links = left: anchors");
+    assert!(
+        post.contains("<span class=\"line hl\"><span class=\"ln\">2</span>") && post.contains("hl-toml"),
+        "```toml,linenos,hl_lines=2 is highlighted, numbered and marked"
+    );
 }
 
 #[test]
