@@ -16,10 +16,17 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::paths::TEMPLATES_DIR;
 
-/// Templates of the built-in theme, embedded in the binary.
+/// Templates of the built-in theme, embedded in the binary. Its own base and
+/// macros live under `bengal/`, so that a site's `base.html` or
+/// `macros.html` (written for its own templates) cannot break the theme's
+/// pages; they are also offered as `base.html` and `macros.html` to a site
+/// that has none and extends them. To restyle the theme's pages, a site
+/// writes `templates/bengal/base.html`.
 const THEME_TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../theme/templates/base.html")),
-    ("macros.html", include_str!("../../theme/templates/macros.html")),
+    ("bengal/base.html", THEME_BASE),
+    ("bengal/macros.html", THEME_MACROS),
+    ("base.html", THEME_BASE),
+    ("macros.html", THEME_MACROS),
     ("index.html", include_str!("../../theme/templates/index.html")),
     ("section.html", include_str!("../../theme/templates/section.html")),
     ("page.html", include_str!("../../theme/templates/page.html")),
@@ -29,6 +36,9 @@ const THEME_TEMPLATES: &[(&str, &str)] = &[
     ("atom.xml", include_str!("../../theme/templates/atom.xml")),
     ("sitemap.xml", include_str!("../../theme/templates/sitemap.xml")),
 ];
+
+const THEME_BASE: &str = include_str!("../../theme/templates/base.html");
+const THEME_MACROS: &str = include_str!("../../theme/templates/macros.html");
 
 /// Static files of the built-in theme, written unless the site ships its own.
 pub const THEME_STATIC: &[(&str, &str)] = &[("theme.css", include_str!("../../theme/static/theme.css"))];

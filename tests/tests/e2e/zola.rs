@@ -110,3 +110,16 @@ fn a_link_to_a_heading_that_does_not_exist_names_file_line_and_the_headings() {
             .and(predicate::str::contains("markdown-options")),
     );
 }
+
+#[test]
+fn a_sites_own_base_and_macros_cannot_break_the_built_in_theme() {
+    let site = crate::util::copy_fixture("quickstart");
+    let templates = site.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("macros.html"), "{% macro mine() %}mine{% endmacro mine %}\n").unwrap();
+    std::fs::write(templates.join("base.html"), "<html>{% block other %}{% endblock other %}</html>\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().success();
+    let page = std::fs::read_to_string(out.path().join("blog/hello-bengal/index.html")).unwrap();
+    assert!(page.contains("<article") || page.contains("class=\"prose"), "the built-in page layout: {page}");
+}
