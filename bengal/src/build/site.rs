@@ -14,6 +14,8 @@ use crate::build::content::{self, Content, LooseAsset, SourcePage, SourceSection
 use crate::build::frontmatter::{SectionFront, SortBy};
 use crate::build::highlight::Highlighter;
 use crate::build::markdown::{Rendered, Renderer};
+use crate::build::shortcodes;
+use crate::build::templates::Templates;
 use crate::error::{Error, Result};
 
 /// What a build is asked to do.
@@ -101,34 +103,62 @@ pub struct Site {
     pub dated: Vec<usize>,
     /// Non-Markdown files under `content/` outside bundles.
     pub loose_assets: Vec<LooseAsset>,
+    /// The shortcodes its Markdown was rendered with ([`Templates::shortcodes_fingerprint`]).
+    shortcodes_fingerprint: u64,
 }
 
 impl Site {
-    /// Reads the configuration and content and renders every Markdown body.
+    /// Reads the configuration, the templates (for shortcodes) and the
+    /// content, and renders every Markdown body.
+    #[cfg(test)]
     pub fn load(options: &BuildOptions) -> Result<Site> {
-        Site::load_reusing(options, None)
+        let config = Site::load_config(options)?;
+        let templates = Templates::load(&options.root, &config)?;
+        Site::load_with(options, config, &templates, None)
     }
 
-    /// Like [`Site::load`], but reuses the rendered Markdown of `previous` for
-    /// every body that did not change, when no page or section moved (the dev
-    /// server's rebuild after an edit).
-    pub fn load_reusing(options: &BuildOptions, previous: Option<&Site>) -> Result<Site> {
-        let mut config = Config::load(&options.root)?;
-        if let Some(base_url) = &options.base_url {
-            config = config.with_base_url(base_url);
-        }
+    /// The site's configuration, served from `options.base_url` when given.
+    pub fn load_config(options: &BuildOptions) -> Result<Config> {
+        let config = Config::load(&options.root)?;
+        Ok(match &options.base_url {
+            Some(base_url) => config.with_base_url(base_url),
+            None => config,
+        })
+    }
+
+    /// Reads the content and renders every Markdown body with `templates`'
+    /// shortcodes, reusing the rendered Markdown of `previous` for every body
+    /// that did not change, when no page or section moved and no shortcode
+    /// changed (the dev server's rebuild after an edit).
+    pub fn load_with(
+        options: &BuildOptions,
+        config: Config,
+        templates: &Templates,
+        previous: Option<&Site>,
+    ) -> Result<Site> {
         let content = content::load(&options.root, &config, options.drafts)?;
-        Site::assemble(options.root.clone(), config, content, previous)
+        Site::assemble(options.root.clone(), config, content, previous, templates)
     }
 
     /// Renders Markdown and assembles sections and taxonomies from `content`.
-    pub fn assemble(root: PathBuf, config: Config, content: Content, previous: Option<&Site>) -> Result<Site> {
+    pub fn assemble(
+        root: PathBuf,
+        config: Config,
+        content: Content,
+        previous: Option<&Site>,
+        templates: &Templates,
+    ) -> Result<Site> {
+        let shortcodes_fingerprint = templates.shortcodes_fingerprint();
         check_unique_paths(&content.pages, &content.sections)?;
         let links = link_map(&content.pages, &content.sections);
         // Rendered bodies depend on the paths links resolve to, so they are
         // reused only while every path is as before.
         let reusable: HashMap<&str, &Page> = match previous {
-            Some(old) if old.config.markdown == config.markdown && old.links() == links => {
+            Some(old)
+                if old.config.markdown == config.markdown
+                    && old.shortcodes_fingerprint == shortcodes_fingerprint
+                    && old.links() == links =>
+            {
                 old.pages.iter().map(|p| (p.source.content_path.as_str(), p)).collect()
             }
             _ => HashMap::new(),
@@ -138,7 +168,7 @@ impl Site {
             content.sections.iter().map(|s| (s.dir.as_str(), &s.front)).collect();
         let options_in = |dir: &str| markdown_options(&config.markdown, fronts.get(dir).copied());
         let render_body = |options: &MarkdownConfig, file: &Path, body: &str, body_line: usize| {
-            render_markdown(options, &resolve, file, body, body_line)
+            render_markdown(options, &resolve, (templates, &config), file, body, body_line)
         };
         let pages: Vec<Page> = content
             .pages
@@ -205,16 +235,26 @@ impl Site {
         let taxonomies = collect_taxonomies(&config, &pages)?;
         let mut dated: Vec<usize> = (0..pages.len()).filter(|&i| pages[i].source.date.is_some()).collect();
         dated.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
-        Ok(Site { root, config, pages, sections, taxonomies, dated, loose_assets: content.loose_assets })
+        Ok(Site {
+            root,
+            config,
+            pages,
+            sections,
+            taxonomies,
+            dated,
+            loose_assets: content.loose_assets,
+            shortcodes_fingerprint,
+        })
     }
 
     /// Replaces page `index` with `source`, re-rendering its body, when the
     /// edit leaves every list as it was (same path, date, weight, title,
     /// terms): the dev server's fast path, which re-sorts nothing.
-    pub fn replace_page(&mut self, index: usize, source: SourcePage) -> Result<()> {
+    pub fn replace_page(&mut self, index: usize, source: SourcePage, templates: &Templates) -> Result<()> {
         let resolve = |target: &str| self.resolve_link(target);
         let options = self.markdown_options_in(&source.section_dir);
-        let rendered = render_markdown(&options, &resolve, &source.file, &source.body, source.body_line)?;
+        let shortcodes = (templates, &self.config);
+        let rendered = render_markdown(&options, &resolve, shortcodes, &source.file, &source.body, source.body_line)?;
         let page = Page { source: Arc::new(source), rendered: Arc::new(rendered) };
         let headings = heading_ids(&self.pages, &self.sections);
         check_links_of(&headings, &page.source.file, page.source.body_line, &page.rendered)?;
@@ -413,20 +453,24 @@ fn markdown_options(site: &MarkdownConfig, section: Option<&SectionFront>) -> Ma
     }
 }
 
-/// Renders one body; errors get the file and the line within the file.
+/// Renders one body, its shortcodes (from `templates`, with `config`) first;
+/// errors get the file and the line within the file.
 fn render_markdown(
     options: &MarkdownConfig,
     resolve: &(dyn Fn(&str) -> Option<String> + Sync),
+    (templates, config): (&Templates, &Config),
     file: &Path,
     body: &str,
     body_line: usize,
 ) -> Result<Rendered> {
+    let in_file =
+        |err: Error| Error { file: Some(file.to_path_buf()), line: err.line.map(|line| line + body_line - 1), ..err };
+    let expanded = shortcodes::expand(body, templates, config).map_err(in_file)?;
     let renderer = Renderer { options, highlighter: Highlighter::shared(), resolve };
-    renderer.render(body).map_err(|err| Error {
-        file: Some(file.to_path_buf()),
-        line: err.line.map(|line| line + body_line - 1),
-        ..err
-    })
+    let mut rendered = renderer.render(&expanded.markdown).map_err(in_file)?;
+    rendered.html = expanded.restore(&rendered.html);
+    rendered.summary = rendered.summary.map(|summary| expanded.restore(&summary));
+    Ok(rendered)
 }
 
 /// The heading ids of every page and section, by content path.

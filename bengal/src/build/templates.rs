@@ -125,6 +125,28 @@ impl Templates {
         self.closure(name).iter().any(|t| self.sources.get(t).is_some_and(|text| text.contains(word)))
     }
 
+    /// Renders shortcode template `name`; an error names its file.
+    pub fn render_shortcode(&self, name: &str, context: &Context) -> Result<String> {
+        self.tera.render(name, context).map_err(|err| {
+            Error::new(format!("shortcode {name}: {}", error_chain(&err)))
+                .with_hint("fix the shortcode's arguments or its template")
+        })
+    }
+
+    /// A fingerprint of the shortcode templates: rendered Markdown can be
+    /// reused only while it is unchanged.
+    pub fn shortcodes_fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut names: Vec<&String> = self.sources.keys().filter(|name| name.starts_with("shortcodes/")).collect();
+        names.sort();
+        for name in names {
+            name.hash(&mut hasher);
+            self.sources[name].hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
     /// Renders template `name`; `what` names the page being rendered for errors.
     pub fn render(&self, name: &str, context: &Context, what: &Path) -> Result<String> {
         self.tera.render(name, context).map_err(|err| {

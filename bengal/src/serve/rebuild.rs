@@ -137,8 +137,12 @@ fn classify(root: &Path, batch: &Batch) -> Plan {
         match first.as_deref() {
             Some(name) if paths::is_config_file(name) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
-                let name = relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative);
-                plan.templates.insert(paths::slash_path(name));
+                let name = paths::slash_path(relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative));
+                // A shortcode is rendered into Markdown bodies: every body may use it.
+                if name.starts_with("shortcodes/") {
+                    plan.everything = true;
+                }
+                plan.templates.insert(name);
             }
             Some(TEMPLATES_DIR) => plan.everything = true,
             Some(STATIC_DIR) if exists => {
@@ -182,7 +186,7 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
         if page.front.draft && !options.drafts || list_key(&page) != list_key(&site.pages[index].source) {
             return Ok(Edit::Structural);
         }
-        site.replace_page(index, page)?;
+        site.replace_page(index, page, templates)?;
         // Other pages may link to its headings: new or renamed ones are
         // checked by a whole build.
         if site.pages[index].rendered.toc != old.pages[index].rendered.toc {

@@ -123,3 +123,33 @@ fn a_sites_own_base_and_macros_cannot_break_the_built_in_theme() {
     let page = std::fs::read_to_string(out.path().join("blog/hello-bengal/index.html")).unwrap();
     assert!(page.contains("<article") || page.contains("class=\"prose"), "the built-in page layout: {page}");
 }
+
+#[test]
+fn shortcodes_render_and_escapes_stay_text() {
+    let out = tempfile::tempdir().unwrap();
+    bengal().args(["build", "--root"]).arg(fixture("zola-site")).arg("--output").arg(out.path()).assert().success();
+    let page = std::fs::read_to_string(out.path().join("blog/shortcodes/index.html")).unwrap();
+    assert!(
+        page.contains(
+            "<div class=\"video\" data-nth=\"1\"><iframe src=\"https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ\""
+        ),
+        "{page}"
+    );
+    assert!(page.contains("<strong>Tip</strong>: Shortcodes with a <em>body</em> are Markdown."), "{page}");
+    assert!(page.contains("Written as text: {{ youtube(id="), "an escaped call is text: {page}");
+    assert!(!page.contains("{% note"), "no shortcode left as text");
+}
+
+#[test]
+fn an_unknown_shortcode_is_an_error_with_file_and_line() {
+    let site = crate::util::copy_fixture("quickstart");
+    std::fs::write(
+        site.path().join("content/blog/video.md"),
+        "+++\ntitle = \"V\"\n+++\nIntro.\n\n{{ vimeo(id=\"1\") }}\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().code(1).stderr(
+        predicate::str::contains("content/blog/video.md:6").and(predicate::str::contains("unknown shortcode `vimeo`")),
+    );
+}

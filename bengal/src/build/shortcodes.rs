@@ -1,0 +1,310 @@
+//! Zola's shortcodes: `{{ name(key=value) }}` inline and
+//! `{% name(key=value) %}body{% end %}` with a body, each rendered by the
+//! site's `templates/shortcodes/NAME.html` or `NAME.md` before the Markdown
+//! is. A `.md` shortcode's output is Markdown; a `.html` one's is kept out of
+//! the Markdown's way behind a placeholder and put back in the HTML.
+//! `{{/* … */}}` and `{%/* … */%}` write the call itself, as text.
+//!
+//! An unknown shortcode or an argument that cannot be read is an error with
+//! its line, never text on a page.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use tera::Context;
+
+use crate::build::config::Config;
+use crate::build::templates::Templates;
+use crate::error::{Error, Result, line_of_offset};
+
+/// A body with its shortcodes expanded.
+pub struct Expanded {
+    /// The Markdown to render.
+    pub markdown: String,
+    /// The HTML of each `.html` shortcode, by placeholder number.
+    html: Vec<String>,
+}
+
+impl Expanded {
+    /// `html` with the placeholders of `.html` shortcodes replaced by their output.
+    pub fn restore(&self, html: &str) -> String {
+        if self.html.is_empty() {
+            return html.to_owned();
+        }
+        let mut out = html.to_owned();
+        for (index, output) in self.html.iter().enumerate() {
+            out = out.replace(&placeholder(index), output);
+        }
+        out
+    }
+}
+
+fn placeholder(index: usize) -> String {
+    format!("<!--bengal-shortcode:{index}-->")
+}
+
+/// Expands every shortcode of `body` (lines in errors are lines of `body`).
+pub fn expand(body: &str, templates: &Templates, config: &Config) -> Result<Expanded> {
+    let mut expanded = Expanded { markdown: String::with_capacity(body.len()), html: Vec::new() };
+    if !body.contains("{{") && !body.contains("{%") {
+        expanded.markdown.push_str(body);
+        return Ok(expanded);
+    }
+    let mut nth: HashMap<String, usize> = HashMap::new();
+    let mut rest = 0;
+    let mut at = 0;
+    while let Some(found) = body[at..].find(['{']).map(|i| at + i) {
+        at = found + 1;
+        let Some(call) = parse_at(body, found)? else { continue };
+        expanded.markdown.push_str(&body[rest..found]);
+        rest = call.end;
+        at = call.end;
+        let Call { name, args, body: inner, escaped, .. } = call;
+        if let Some(text) = escaped {
+            expanded.markdown.push_str(&text);
+            continue;
+        }
+        let line = line_of_offset(body, found);
+        let count = nth.entry(name.clone()).or_default();
+        *count += 1;
+        let mut context = Context::new();
+        for (key, value) in args {
+            context.insert(key, &value);
+        }
+        context.insert("nth", count);
+        context.insert("config", config);
+        if let Some(inner) = inner {
+            context.insert("body", &inner);
+        }
+        let (template, is_markdown) = match ["md", "html"]
+            .iter()
+            .find(|ext| templates.has(&format!("shortcodes/{name}.{ext}")))
+        {
+            Some(&ext) => (format!("shortcodes/{name}.{ext}"), ext == "md"),
+            None => {
+                return Err(Error::new(format!("unknown shortcode `{name}`")).at_line(Some(line)).with_hint(format!(
+                    "add templates/shortcodes/{name}.html (or .md), or write {{{{/* … */}}}} to show the call as text"
+                )));
+            }
+        };
+        let output = templates.render_shortcode(&template, &context).map_err(|err| Error {
+            line: Some(line),
+            file: None,
+            ..err
+        })?;
+        if is_markdown {
+            expanded.markdown.push_str(&output);
+        } else {
+            expanded.markdown.push_str(&placeholder(expanded.html.len()));
+            expanded.html.push(output);
+        }
+    }
+    expanded.markdown.push_str(&body[rest..]);
+    Ok(expanded)
+}
+
+/// One shortcode call, or an escaped one.
+struct Call {
+    name: String,
+    args: Vec<(String, Value)>,
+    body: Option<String>,
+    /// The text an escape writes instead.
+    escaped: Option<String>,
+    /// Where the call (and its body) ends.
+    end: usize,
+}
+
+/// Reads a call starting at `start` (a `{`); `Ok(None)` when it is not one,
+/// an error when it is one that cannot be read.
+fn parse_at(text: &str, start: usize) -> Result<Option<Call>> {
+    let open = &text[start..];
+    let (close, block) = if open.starts_with("{{") {
+        ("}}", false)
+    } else if open.starts_with("{%") {
+        ("%}", true)
+    } else {
+        return Ok(None);
+    };
+    let inner_start = start + 2;
+    let after = text[inner_start..].trim_start();
+    let skipped = text[inner_start..].len() - after.len();
+    if let Some(escaped) = after.strip_prefix("/*") {
+        let end_marker = format!("*/{close}");
+        let Some(end) = escaped.find(&end_marker) else { return Ok(None) };
+        let opener = &open[..2];
+        let closer = if block { "%}" } else { "}}" };
+        let inner = escaped[..end].trim();
+        let consumed = inner_start + skipped + 2 + end + end_marker.len();
+        return Ok(Some(Call {
+            name: String::new(),
+            args: Vec::new(),
+            body: None,
+            escaped: Some(format!("{opener} {inner} {closer}")),
+            end: consumed,
+        }));
+    }
+    let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+    let name = &after[..name_len];
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || name == "end" {
+        return Ok(None);
+    }
+    let Some(args_text) = after[name_len..].trim_start().strip_prefix('(') else { return Ok(None) };
+    let args_start = text.len() - args_text.len();
+    let line = line_of_offset(text, start);
+    let (args, args_end) = parse_args(text, args_start).map_err(|message| {
+        Error::new(format!("shortcode `{name}`: {message}"))
+            .at_line(Some(line))
+            .with_hint("arguments are key=value, separated by commas: strings in quotes, numbers, true/false, [lists]")
+    })?;
+    let tail = &text[args_end..];
+    let trimmed = tail.trim_start();
+    let Some(after_close) = trimmed.strip_prefix(close) else { return Ok(None) };
+    let mut end = text.len() - after_close.len();
+    let mut body = None;
+    if block {
+        let Some((inner, after_end)) = find_end(&text[end..]) else {
+            return Err(Error::new(format!("shortcode `{name}` is never closed with {{% end %}}"))
+                .at_line(Some(line))
+                .with_hint("add {% end %} after its body"));
+        };
+        body = Some(inner.to_owned());
+        end += after_end;
+    }
+    Ok(Some(Call { name: name.to_owned(), args, body, escaped: None, end }))
+}
+
+/// The body before the next `{% end %}`, and the offset just after it.
+fn find_end(text: &str) -> Option<(&str, usize)> {
+    let mut from = 0;
+    while let Some(at) = text[from..].find("{%").map(|i| from + i) {
+        let after = text[at + 2..].trim_start();
+        if let Some(after_close) = after.strip_prefix("end").and_then(|rest| rest.trim_start().strip_prefix("%}")) {
+            return Some((&text[..at], text.len() - after_close.len()));
+        }
+        from = at + 2;
+    }
+    None
+}
+
+/// `key=value, key=value)`: the arguments and the offset after `)`.
+fn parse_args(text: &str, mut at: usize) -> std::result::Result<(Vec<(String, Value)>, usize), String> {
+    let mut args = Vec::new();
+    loop {
+        at = skip_ws(text, at);
+        if text[at..].starts_with(')') {
+            return Ok((args, at + 1));
+        }
+        let key_len = text[at..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(0);
+        if key_len == 0 {
+            return Err(format!("expected an argument name at `{}`", snippet(&text[at..])));
+        }
+        let key = text[at..at + key_len].to_owned();
+        at = skip_ws(text, at + key_len);
+        if !text[at..].starts_with('=') {
+            return Err(format!("`{key}` needs a value: {key}=…"));
+        }
+        let (value, next) = parse_value(text, skip_ws(text, at + 1))?;
+        args.push((key, value));
+        at = skip_ws(text, next);
+        if text[at..].starts_with(',') {
+            at += 1;
+        } else if !text[at..].starts_with(')') {
+            return Err(format!("expected `,` or `)` at `{}`", snippet(&text[at..])));
+        }
+    }
+}
+
+fn parse_value(text: &str, at: usize) -> std::result::Result<(Value, usize), String> {
+    let rest = &text[at..];
+    if let Some(quote) = rest.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) {
+        let end = rest[1..].find(quote).ok_or_else(|| format!("a string opened with {quote} is never closed"))?;
+        return Ok((Value::String(rest[1..1 + end].to_owned()), at + end + 2));
+    }
+    if rest.starts_with('[') {
+        let mut items = Vec::new();
+        let mut at = skip_ws(text, at + 1);
+        loop {
+            if text[at..].starts_with(']') {
+                return Ok((Value::Array(items), at + 1));
+            }
+            let (item, next) = parse_value(text, at)?;
+            items.push(item);
+            at = skip_ws(text, next);
+            if text[at..].starts_with(',') {
+                at = skip_ws(text, at + 1);
+            } else if !text[at..].starts_with(']') {
+                return Err(format!("expected `,` or `]` at `{}`", snippet(&text[at..])));
+            }
+        }
+    }
+    let len =
+        rest.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'))).unwrap_or(rest.len());
+    let word = &rest[..len];
+    let value = match word {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => word
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| word.parse::<f64>().map(Value::from))
+            .map_err(|_| format!("`{}` is not a string, number, true, false or list", snippet(rest)))?,
+    };
+    Ok((value, at + len))
+}
+
+fn skip_ws(text: &str, at: usize) -> usize {
+    at + (text[at..].len() - text[at..].trim_start().len())
+}
+
+fn snippet(text: &str) -> String {
+    text.chars().take(20).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(shortcodes: &[(&str, &str)]) -> (tempfile::TempDir, Templates, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in shortcodes {
+            let path = dir.path().join("templates/shortcodes").join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let config = Config::parse("").unwrap();
+        let templates = Templates::load(dir.path(), &config).unwrap();
+        (dir, templates, config)
+    }
+
+    #[test]
+    fn inline_block_markdown_and_escapes() {
+        let (_dir, templates, config) = site(&[
+            ("yt.html", "<iframe src=\"{{ id }}\" data-n=\"{{ nth }}\"></iframe>"),
+            ("note.md", "> **{{ kind }}**: {{ body }}"),
+            ("sum.html", "{{ a + b }} {{ list | length }} {{ flag }}"),
+        ]);
+        let body = "A {{ yt(id=\"x1\") }} and {{yt(id='x2')}}.\n\n{% note(kind=\"Tip\") %}read *this*{% end %}\n\n\
+                    {{ sum(a=1, b=2.5, list=[1, 2, 3], flag=true) }} {{/* yt(id=\"raw\") */}} {{ page.title }}\n";
+        let expanded = expand(body, &templates, &config).unwrap();
+        assert!(expanded.markdown.contains("> **Tip**: read *this*"), "{}", expanded.markdown);
+        assert!(expanded.markdown.contains("{{ yt(id=\"raw\") }} {{ page.title }}"), "{}", expanded.markdown);
+        let html = expanded.restore(&expanded.markdown);
+        assert!(
+            html.contains("<iframe src=\"x1\" data-n=\"1\"></iframe> and <iframe src=\"x2\" data-n=\"2\">"),
+            "{html}"
+        );
+        assert!(html.contains("3.5 3 true"), "{html}");
+    }
+
+    #[test]
+    fn unknown_shortcodes_and_bad_arguments_name_their_line() {
+        let (_dir, templates, config) = site(&[("yt.html", "{{ id }}")]);
+        let err = expand("one\n\n{{ vimeo(id=\"1\") }}\n", &templates, &config).err().unwrap();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("vimeo"), "{err}");
+        let err = expand("{{ yt(id=\"open) }}\n", &templates, &config).err().unwrap();
+        assert!(err.message.contains("never closed"), "{err}");
+        let err = expand("x\n{% yt(id=\"1\") %}no end\n", &templates, &config).err().unwrap();
+        assert_eq!(err.line, Some(2));
+    }
+}
