@@ -14,6 +14,9 @@ use crate::error::{Error, Result, line_of_offset};
 /// The summary marker: everything before it is the page's summary.
 pub const MORE_MARKER: &str = "<!-- more -->";
 
+/// What the marker becomes in the page: an anchor for "continue reading".
+const CONTINUE_READING: &str = "<span id=\"continue-reading\"></span>";
+
 const WORDS_PER_MINUTE: usize = 200;
 
 /// A page body rendered to HTML.
@@ -136,6 +139,16 @@ impl Renderer<'_> {
             Some(end) => Some(to_html(&events[..end])),
             None => first_paragraph(&events).map(to_html),
         };
+        // Where the summary ends, the page has an anchor to continue reading
+        // from, as Zola writes it.
+        if let Some(at) = more_at {
+            let marker_at = events[at..]
+                .iter()
+                .position(|e| matches!(e, Event::Html(h) | Event::InlineHtml(h) if h.trim() == MORE_MARKER));
+            if let Some(offset) = marker_at {
+                events[at + offset] = Event::Html(CONTINUE_READING.into());
+            }
+        }
         Ok(Rendered { html: to_html(&footnotes_last(events)), summary, toc, word_count, anchor_links })
     }
 
@@ -350,6 +363,13 @@ mod tests {
         let out = render("First.\n\nSecond.\n\n<!-- more -->\n\nThird.\n");
         let summary = out.summary.unwrap();
         assert!(summary.contains("Second.") && !summary.contains("Third."), "{summary}");
+    }
+
+    #[test]
+    fn the_marker_becomes_an_anchor_to_continue_reading() {
+        let out = render("First.\n\n<!-- more -->\n\nSecond.\n");
+        assert!(out.html.contains("<span id=\"continue-reading\"></span>"), "{}", out.html);
+        assert!(!out.html.contains("<!-- more -->"));
     }
 
     #[test]

@@ -76,17 +76,15 @@ pub fn expand(body: &str, templates: &Templates, config: &Config) -> Result<Expa
         if let Some(inner) = inner {
             context.insert("body", &inner);
         }
-        let (template, is_markdown) = match ["md", "html"]
-            .iter()
-            .find(|ext| templates.has(&format!("shortcodes/{name}.{ext}")))
-        {
-            Some(&ext) => (format!("shortcodes/{name}.{ext}"), ext == "md"),
-            None => {
-                return Err(Error::new(format!("unknown shortcode `{name}`")).at_line(Some(line)).with_hint(format!(
+        let (template, is_markdown) =
+            match ["md", "html"].iter().find(|ext| templates.has(&format!("shortcodes/{name}.{ext}"))) {
+                Some(&ext) => (format!("shortcodes/{name}.{ext}"), ext == "md"),
+                None => {
+                    return Err(Error::new(format!("unknown shortcode `{name}`")).at_line(Some(line)).with_hint(format!(
                     "add templates/shortcodes/{name}.html (or .md), or write {{{{/* … */}}}} to show the call as text"
                 )));
-            }
-        };
+                }
+            };
         let output = templates.render_shortcode(&template, &context).map_err(|err| Error {
             line: Some(line),
             file: None,
