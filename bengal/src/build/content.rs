@@ -4,7 +4,7 @@
 //! co-located assets, any other `.md` a page. Every directory that holds a page
 //! (or an `_index.md`) is a section, so a site needs no `_index.md` to start.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -94,9 +94,11 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
         return Ok(Content { sections: vec![root_section(config)], ..Content::default() });
     }
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-    let (entries, loose) = discover(&site, root, &content_root, config.slugify_dirs)?;
-    let parsed: Vec<Option<Parsed>> =
-        entries.into_par_iter().map(|entry| parse_entry(root, &content_root, config, entry)).collect::<Result<_>>()?;
+    let Discovered { entries, loose, bundles } = discover(&site, root, &content_root, config.slugify_dirs)?;
+    let parsed: Vec<Option<Parsed>> = entries
+        .into_par_iter()
+        .map(|entry| parse_entry(root, &content_root, config, &|dir| bundles.contains(dir), entry))
+        .collect::<Result<_>>()?;
 
     let mut pages = Vec::new();
     let mut sections = Vec::new();
@@ -152,19 +154,34 @@ pub fn load_page(root: &Path, config: &Config, file: &Path) -> Result<SourcePage
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     paths::check_source(&site, file, file.strip_prefix(root).unwrap_or(file))?;
     let content_root = root.join(CONTENT_DIR);
-    match parse_entry(root, &content_root, config, Entry::Page { file: file.to_path_buf(), bundle_assets: Vec::new() })?
-    {
+    let is_bundle = |dir: &str| {
+        let dir = content_root.join(dir);
+        dir != content_root && dir.join("index.md").is_file() && !dir.join("_index.md").is_file()
+    };
+    let entry = Entry::Page { file: file.to_path_buf(), bundle_assets: Vec::new() };
+    match parse_entry(root, &content_root, config, &is_bundle, entry)? {
         Some(Parsed::Page(page)) => Ok(*page),
         _ => Err(Error::in_file(file, "is not a page")),
     }
 }
 
-/// Walks `content/`, sorted, returning Markdown entries and loose files.
-/// Symlinks are followed only inside the site (`site`, canonical); `root` is
-/// the root as given, for names in errors.
-fn discover(site: &Path, root: &Path, content_root: &Path, slugify_dirs: bool) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
-    let mut entries = Vec::new();
-    let mut loose = Vec::new();
+/// What a walk of `content/` finds.
+struct Discovered {
+    entries: Vec<Entry>,
+    loose: Vec<PathBuf>,
+    /// Page bundles (directories with an `index.md`), relative to `content/`.
+    bundles: BTreeSet<String>,
+}
+
+/// Walks `content/`, sorted. Every Markdown file is content, inside a page
+/// bundle too (as in Zola: a bundle's subfolder with an `_index.md` is a
+/// section); any other file belongs to the nearest directory above it with an
+/// `index.md` (a bundle's co-located file) or an `_index.md` (a loose file of
+/// that section). Symlinks are followed only inside the site (`site`,
+/// canonical); `root` is the root as given, for names in errors.
+fn discover(site: &Path, root: &Path, content_root: &Path, slugify_dirs: bool) -> Result<Discovered> {
+    let mut found = Discovered { entries: Vec::new(), loose: Vec::new(), bundles: BTreeSet::new() };
+    let mut assets: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
     let mut walker = paths::walk(content_root);
     while let Some(item) = walker.next() {
         let item = item.map_err(|err| paths::walk_error(root, content_root, err))?;
@@ -180,39 +197,42 @@ fn discover(site: &Path, root: &Path, content_root: &Path, slugify_dirs: bool) -
             check_name(root, path, slugify_dirs && item.file_type().is_dir())?;
         }
         if item.file_type().is_dir() {
-            let index = path.join("index.md");
-            if path != content_root && index.is_file() {
-                let mut bundle_assets = Vec::new();
-                for asset in paths::walk(path) {
-                    let asset = asset.map_err(|err| paths::walk_error(root, path, err))?;
-                    if is_hidden(asset.path()) {
-                        continue;
-                    }
-                    paths::check_entry(site, root, &asset)?;
-                    if !asset.file_type().is_file() || asset.path() == index {
-                        continue;
-                    }
-                    // Never published as a raw file, and a page inside a page
-                    // has no URL of its own to take.
-                    if asset.path().extension().is_some_and(|e| e == "md") {
-                        let shown = asset.path().strip_prefix(root).unwrap_or(asset.path());
-                        return Err(Error::in_file(shown, "is Markdown inside a page bundle (a directory with index.md)")
-                            .with_hint("move it out of the bundle to make it a page of its own, or rename it if it is a file to publish"));
-                    }
-                    bundle_assets.push(asset.into_path());
-                }
-                entries.push(Entry::Page { file: index, bundle_assets });
-                walker.skip_current_dir();
+            if path != content_root && path.join("index.md").is_file() && !path.join("_index.md").is_file() {
+                found.bundles.insert(relative_slash_path(content_root, path));
             }
             continue;
         }
+        let in_bundle =
+            |dir: &Path| dir != content_root && found.bundles.contains(&relative_slash_path(content_root, dir));
+        let dir = path.parent().unwrap_or(content_root);
         match (path.file_name().and_then(|n| n.to_str()), path.extension().and_then(|e| e.to_str())) {
-            (Some("_index.md"), _) => entries.push(Entry::Section { file: path.to_path_buf() }),
-            (_, Some("md")) => entries.push(Entry::Page { file: path.to_path_buf(), bundle_assets: Vec::new() }),
-            _ => loose.push(path.to_path_buf()),
+            (Some("_index.md"), _) => found.entries.push(Entry::Section { file: path.to_path_buf() }),
+            (_, Some("md")) => found.entries.push(Entry::Page { file: path.to_path_buf(), bundle_assets: Vec::new() }),
+            _ => match owner_of(content_root, dir) {
+                Some(owner) if in_bundle(owner) => {
+                    assets.entry(owner.to_path_buf()).or_default().push(path.to_path_buf())
+                }
+                _ => found.loose.push(path.to_path_buf()),
+            },
         }
     }
-    Ok((entries, loose))
+    for entry in &mut found.entries {
+        if let Entry::Page { file, bundle_assets } = entry
+            && file.file_name().is_some_and(|n| n == "index.md")
+            && let Some(owned) = file.parent().and_then(|dir| assets.remove(dir))
+        {
+            *bundle_assets = owned;
+        }
+    }
+    Ok(found)
+}
+
+/// The nearest directory from `dir` up to `content/` that holds an
+/// `index.md` or an `_index.md`: what a non-Markdown file there belongs to.
+fn owner_of<'p>(content_root: &Path, dir: &'p Path) -> Option<&'p Path> {
+    dir.ancestors()
+        .take_while(|d| d.starts_with(content_root) && *d != content_root)
+        .find(|d| d.join("index.md").is_file() || d.join("_index.md").is_file())
 }
 
 /// A name must be UTF-8 (URLs are), and a directory's, when it is to be
@@ -239,7 +259,15 @@ enum Parsed {
     Section(Box<SourceSection>),
 }
 
-fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) -> Result<Option<Parsed>> {
+/// Parses one Markdown file; `is_bundle` tells which directories (relative to
+/// `content/`) are page bundles.
+fn parse_entry(
+    root: &Path,
+    content_root: &Path,
+    config: &Config,
+    is_bundle: &(dyn Fn(&str) -> bool + Sync),
+    entry: Entry,
+) -> Result<Option<Parsed>> {
     let (file, bundle_assets, is_section) = match entry {
         Entry::Page { file, bundle_assets } => (file, bundle_assets, false),
         Entry::Section { file } => (file, Vec::new(), true),
@@ -270,14 +298,19 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
                 .with_hint("write it as 2024-03-01 or 2024-03-01T10:00:00+01:00")
         })
     };
-    // A bundle's page lives in the bundle directory; its section is the parent.
-    let (section_dir, name) = if bundle_assets.is_empty() && !content_path.ends_with("/index.md") {
-        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
-        (dir, stem)
-    } else {
+    // A bundle's page is named by its directory, under the parent's URL.
+    let (url_dir, name) = if content_path.ends_with("/index.md") {
         let (parent, name) = dir.rsplit_once('/').unwrap_or(("", &dir));
         (parent.to_owned(), name.to_owned())
+    } else {
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        (dir, stem)
     };
+    // Its section: the nearest directory above that is not a page bundle.
+    let mut section_dir = url_dir.clone();
+    while is_bundle(&section_dir) {
+        section_dir = section_dir.rsplit_once('/').map_or("", |(parent, _)| parent).to_owned();
+    }
     // `2016-10-08-post.md` is dated by its name, which then leaves the slug.
     let (name_date, stem) = match date_prefix(&name) {
         Some((date, rest)) => (Some(date), rest.to_owned()),
@@ -312,7 +345,7 @@ fn parse_entry(root: &Path, content_root: &Path, config: &Config, entry: Entry) 
             }
             config.site_path(&format!("{path}/"))
         }
-        None => config.site_path(&format!("{}{slug}/", config.dir_url(&section_dir))),
+        None => config.site_path(&format!("{}{slug}/", config.dir_url(&url_dir))),
     };
     Ok(Some(Parsed::Page(Box::new(SourcePage {
         file: display,

@@ -114,6 +114,8 @@ pub struct PageFront {
     pub template: Option<String>,
     /// Old paths that redirect here.
     pub aliases: Vec<String>,
+    /// Whether its own page is written; `false` keeps it in lists only.
+    pub render: Option<bool>,
     /// The whole URL path, instead of the section's path and the slug (Zola's `path`).
     pub path: Option<String>,
     /// Who wrote it, for templates and feeds.

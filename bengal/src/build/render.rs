@@ -144,10 +144,11 @@ fn alias_job(file: &Option<PathBuf>, to: &str, alias: &str) -> Result<Job> {
 }
 
 /// Whether the site asks for `job` at all: the feed, the sitemap and
-/// `robots.txt` can each be turned off, and a section's list pages by its
-/// `render = false` or `redirect_to`.
+/// `robots.txt` can each be turned off, a page by its `render = false`, and a
+/// section's list pages by its `render = false` or `redirect_to`.
 pub fn wanted(site: &Site, job: &Job) -> bool {
     match job {
+        Job::Page(index) => site.pages[*index].source.front.render != Some(false),
         Job::SectionPager { section, .. } => {
             let front = &site.sections[*section].source.front;
             front.redirect_to.is_none() && front.render != Some(false)

@@ -82,19 +82,22 @@ fn terms_that_would_share_a_url_are_an_error_naming_both() {
 }
 
 #[test]
-fn markdown_inside_a_page_bundle_is_never_published_raw() {
+fn markdown_inside_a_page_bundle_is_content_never_a_raw_file() {
     let site = crate::util::copy_fixture("quickstart");
-    std::fs::write(site.path().join("content/blog/gallery/notes.md"), "# Notes\n").unwrap();
+    let bundle = site.path().join("content/blog/gallery");
+    std::fs::write(bundle.join("notes.md"), "+++\ntitle = \"Notes\"\n+++\nNotes about the gallery.\n").unwrap();
+    std::fs::create_dir_all(bundle.join("more/img")).unwrap();
+    std::fs::write(bundle.join("more/_index.md"), "+++\ntitle = \"More\"\n+++\n").unwrap();
+    std::fs::write(bundle.join("more/img/pic.png"), "png").unwrap();
     let out = tempfile::tempdir().unwrap();
-    bengal()
-        .args(["build", "--root"])
-        .arg(site.path())
-        .arg("--output")
-        .arg(out.path())
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("content/blog/gallery/notes.md"));
-    assert!(!out.path().join("blog/gallery/notes.md").exists());
+    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().success();
+    assert!(std::fs::read_to_string(out.path().join("blog/gallery/notes/index.html")).unwrap().contains("Notes about"));
+    assert!(out.path().join("blog/gallery/more/index.html").is_file(), "a section inside a bundle");
+    assert!(out.path().join("blog/gallery/more/img/pic.png").is_file(), "its own file");
+    assert!(out.path().join("blog/gallery/sunset.png").is_file(), "the bundle's file");
+    for raw in ["blog/gallery/notes.md", "blog/gallery/more/_index.md"] {
+        assert!(!out.path().join(raw).exists(), "{raw} published raw");
+    }
 }
 
 #[test]
