@@ -14,6 +14,8 @@ usage: cargo xtask <task>
                             the scenarios (scenarios/*.toml) whose name contains FILTER
   bench [--pages N] [--runs N] [--serve-only]
                             build and serve times on a generated site, against Hugo when installed
+  zola-check SITE [--zola BIN]
+                            does a Zola site build as it is (by hand, on Zola's test_site and docs)
   help                      this text";
 
 /// What to do.
@@ -25,8 +27,19 @@ pub enum Task {
     Chaos(Chaos),
     /// `bench`: build and serve timings.
     Bench(Bench),
+    /// `zola-check`: a Zola site built as it is.
+    ZolaCheck(ZolaCheck),
     /// `help`, `--help`, `-h`: print [`USAGE`].
     Help,
+}
+
+/// `cargo xtask zola-check`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ZolaCheck {
+    /// The Zola site.
+    pub site: PathBuf,
+    /// A `zola` binary, to compare URLs and dangling links with Zola's build.
+    pub zola: Option<PathBuf>,
 }
 
 /// `cargo xtask chaos`.
@@ -92,6 +105,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task, UsageError>
         },
         "chaos" => parse_chaos(args).map(Task::Chaos).map_err(|err| UsageError(format!("chaos: {err}"))),
         "bench" => parse_bench(args).map(Task::Bench).map_err(|err| UsageError(format!("bench: {err}"))),
+        "zola-check" => {
+            parse_zola_check(args).map(Task::ZolaCheck).map_err(|err| UsageError(format!("zola-check: {err}")))
+        }
         "help" | "--help" | "-h" => Ok(Task::Help),
         other => Err(UsageError(format!("unknown task `{other}`"))),
     }
@@ -110,6 +126,19 @@ fn parse_chaos(mut args: impl Iterator<Item = String>) -> Result<Chaos, UsageErr
         }
     }
     Ok(chaos)
+}
+
+fn parse_zola_check(mut args: impl Iterator<Item = String>) -> Result<ZolaCheck, UsageError> {
+    let mut site = None;
+    let mut zola = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--zola" => zola = Some(value(&mut args, "--zola", "the zola binary")?.into()),
+            path if !path.starts_with('-') && site.is_none() => site = Some(PathBuf::from(path)),
+            other => return Err(unexpected(other)),
+        }
+    }
+    Ok(ZolaCheck { site: site.ok_or_else(|| UsageError("the site's directory is missing".to_owned()))?, zola })
 }
 
 fn parse_bench(mut args: impl Iterator<Item = String>) -> Result<Bench, UsageError> {

@@ -4,6 +4,7 @@
 //! - `test`: every test of the workspace and the chaos suite, the way CI runs them.
 //! - `chaos`: the scenario suite (`scenarios/*.toml`) against the real server.
 //! - `bench`: build and serve timings on a generated site, against Hugo.
+//! - `zola-check`: does a Zola site build as it is (by hand, outside CI).
 //!
 //! `main` parses the flags, runs one task, and maps the result to the exit
 //! status in one place: 0 done, 1 the task failed, 2 a usage error.
@@ -11,6 +12,7 @@
 mod bench;
 mod chaos;
 mod flags;
+mod zola_check;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         flags::Task::Test => test(),
         flags::Task::Chaos(chaos) => chaos::run(&chaos),
         flags::Task::Bench(bench) => bench::run(&bench),
+        flags::Task::ZolaCheck(check) => zola_check::run(&check),
         flags::Task::Help => {
             println!("{}", flags::USAGE);
             Ok(())

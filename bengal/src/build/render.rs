@@ -323,10 +323,17 @@ impl<'s> TemplateData<'s> {
     fn page_full(&self, index: usize) -> Value {
         let site = self.site;
         let mut value = page_value(site, &site.pages[index], true);
-        let link = |page: usize| json!({"title": page_title(&site.pages[page]), "path": site.pages[page].source.path});
+        let link = |page: usize| {
+            let source = &site.pages[page].source;
+            json!({"title": page_title(&site.pages[page]), "path": source.path, "render": source.front.render != Some(false)})
+        };
         if let (Some((section_index, position)), Some(object)) = (self.placement[index], value.as_object_mut()) {
             let section = &site.sections[section_index];
-            object.insert("section".into(), json!({"title": section.title(&site.config), "path": section.source.path}));
+            let rendered = section.source.front.render != Some(false);
+            object.insert(
+                "section".into(),
+                json!({"title": section.title(&site.config), "path": section.source.path, "render": rendered}),
+            );
             let previous = position.checked_sub(1).map(|p| link(section.pages[p]));
             let next = section.pages.get(position + 1).map(|&p| link(p));
             object.insert("previous".into(), previous.unwrap_or(Value::Null));
@@ -477,6 +484,7 @@ impl<'s> TemplateData<'s> {
                     "path": sub.source.path,
                     "permalink": site.config.permalink(&sub.source.path),
                     "page_count": sub.pages.len(),
+                    "render": sub.source.front.render != Some(false),
                 })
             })
             .collect();
@@ -621,6 +629,7 @@ fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         "reading_time": rendered.reading_time(),
         "taxonomies": source.terms,
         "authors": source.front.authors,
+        "render": source.front.render != Some(false),
         "extra": source.front.extra,
         "assets": assets,
     });

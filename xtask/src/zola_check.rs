@@ -1,0 +1,284 @@
+//! `cargo xtask zola-check SITE [--zola BIN]`: does a site written for Zola
+//! build with Bengal as it is? Run by hand on Zola's own `test_site` and
+//! documentation (which are not ours to copy into this repository), never in
+//! CI.
+//!
+//! A copy of the site loses its templates (its shortcodes and its themes'
+//! shortcodes are kept), so that Bengal's built-in theme renders the content;
+//! a template that front matter names becomes a stub extending the built-in
+//! one. Then the checks:
+//!
+//! 1. it builds;
+//! 2. no page shows template syntax (`{{`, `{%`) outside code;
+//! 3. no internal link leads nowhere, but those Zola's own build has too;
+//! 4. with `--zola`, every page Zola makes of the original site is at the
+//!    same URL in Bengal's build.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::flags::ZolaCheck;
+
+/// Runs the checks; an error when one fails.
+pub fn run(args: &ZolaCheck) -> Result<(), String> {
+    crate::cargo(&["build", "--package", "bengal", "--bins"])?;
+    let work = tempfile::tempdir().map_err(|err| format!("no temporary directory: {err}"))?;
+    let site = work.path().join("site");
+    bengal_tests::fixtures::copy_dir(&args.site, &site)
+        .map_err(|err| format!("copying {}: {err}", args.site.display()))?;
+    keep_only_shortcodes(&site)?;
+    stub_named_templates(&site)?;
+
+    let bengal_out = work.path().join("bengal");
+    let bengal = crate::target_dir().join("debug/bengal");
+    let built = Command::new(&bengal).arg("build").arg("--root").arg(&site).arg("--output").arg(&bengal_out).status();
+    let mut failures = Vec::new();
+    if !built.is_ok_and(|status| status.success()) {
+        return Err("1. the site does not build with Bengal (the error is above)".to_owned());
+    }
+    println!("1. builds with Bengal: yes");
+
+    let pages = html_files(&bengal_out);
+    let with_syntax: Vec<&String> =
+        pages.iter().filter(|(_, html)| shows_template_syntax(html)).map(|(p, _)| p).collect();
+    println!("2. pages showing template syntax: {} of {}", with_syntax.len(), pages.len());
+    for page in with_syntax.iter().take(10) {
+        println!("     {page}");
+    }
+    if !with_syntax.is_empty() {
+        failures.push("template syntax on pages");
+    }
+
+    let zola_out = match &args.zola {
+        Some(zola) => {
+            let out = work.path().join("zola");
+            let status =
+                Command::new(zola).arg("--root").arg(&args.site).arg("build").arg("--output-dir").arg(&out).status();
+            if !status.is_ok_and(|status| status.success()) {
+                return Err(format!("{} could not build the original site", zola.display()));
+            }
+            Some(out)
+        }
+        None => None,
+    };
+    let base = base_of(&args.site);
+    let dangling = dangling_links(&bengal_out, &pages, &base);
+    let zola_dangling = zola_out.as_deref().map(|out| dangling_links(out, &html_files(out), &base)).unwrap_or_default();
+    let ours: Vec<&String> = dangling.iter().filter(|link| !zola_dangling.contains(*link)).collect();
+    println!("3. internal links to nowhere that Zola's build does not also have: {}", ours.len());
+    for link in ours.iter().take(10) {
+        println!("     {link}");
+    }
+    if !ours.is_empty() {
+        failures.push("links to nowhere");
+    }
+
+    if let Some(out) = &zola_out {
+        let (zola_urls, bengal_urls) = (page_urls(out), page_urls(&bengal_out));
+        let missing: Vec<&String> = zola_urls.difference(&bengal_urls).collect();
+        println!(
+            "4. pages Zola makes that Bengal does not make at the same URL: {} of {}",
+            missing.len(),
+            zola_urls.len()
+        );
+        for url in missing.iter().take(20) {
+            println!("     /{url}");
+        }
+        if !missing.is_empty() {
+            failures.push("URLs differ");
+        }
+    } else {
+        println!("4. URLs against Zola's: skipped (pass --zola BIN)");
+    }
+    if failures.is_empty() { Ok(()) } else { Err(format!("zola-check: {}", failures.join(", "))) }
+}
+
+/// Removes the site's templates and themes but keeps every shortcode, the
+/// themes' ones after the site's own.
+fn keep_only_shortcodes(site: &Path) -> Result<(), String> {
+    let templates = site.join("templates");
+    let shortcodes = templates.join("shortcodes");
+    let kept = tempfile::tempdir().map_err(|err| err.to_string())?;
+    let io = |err: std::io::Error| err.to_string();
+    if shortcodes.is_dir() {
+        bengal_tests::fixtures::copy_dir(&shortcodes, kept.path()).map_err(io)?;
+    }
+    for theme in std::fs::read_dir(site.join("themes")).into_iter().flatten().flatten() {
+        let theirs = theme.path().join("templates/shortcodes");
+        for file in std::fs::read_dir(&theirs).into_iter().flatten().flatten() {
+            let target = kept.path().join(file.file_name());
+            if !target.exists() {
+                std::fs::copy(file.path(), target).map_err(io)?;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&templates);
+    let _ = std::fs::remove_dir_all(site.join("themes"));
+    bengal_tests::fixtures::copy_dir(kept.path(), &shortcodes).map_err(io)
+}
+
+/// A template named by front matter (`template`, `page_template`) becomes
+/// one line extending the built-in `section.html` or `page.html`.
+fn stub_named_templates(site: &Path) -> Result<(), String> {
+    let mut stubs = BTreeSet::new();
+    for file in markdown_files(&site.join("content")) {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let section = file.file_name().is_some_and(|n| n == "_index.md");
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once('=') else { continue };
+            let name = value.trim().trim_matches('"').to_owned();
+            match key.trim() {
+                "template" if section => stubs.insert((name, "section.html")),
+                "template" | "page_template" => stubs.insert((name, "page.html")),
+                _ => false,
+            };
+        }
+    }
+    for (name, base) in stubs {
+        let path = site.join("templates").join(&name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| err.to_string())?;
+        }
+        std::fs::write(&path, format!("{{% extends \"{base}\" %}}\n")).map_err(|err| err.to_string())?;
+    }
+    Ok(())
+}
+
+fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    files(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "md")).collect()
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Every HTML file of an output, by path relative to it, with its text.
+fn html_files(out: &Path) -> Vec<(String, String)> {
+    let mut pages: Vec<(String, String)> = files(out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            Some((p.strip_prefix(out).ok()?.to_string_lossy().into_owned(), text))
+        })
+        .collect();
+    pages.sort();
+    pages
+}
+
+/// `{{` or `{%` in a page, outside `<pre>` and `<code>`.
+fn shows_template_syntax(html: &str) -> bool {
+    let mut rest = html;
+    let mut outside = String::new();
+    while let Some(start) = rest.find("<pre").or_else(|| rest.find("<code")) {
+        outside.push_str(&rest[..start]);
+        let closing = if rest[start..].starts_with("<pre") { "</pre>" } else { "</code>" };
+        match rest[start..].find(closing) {
+            Some(end) => rest = &rest[start + end + closing.len()..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    outside.push_str(rest);
+    outside.contains("{{") || outside.contains("{%")
+}
+
+/// The site's `base_url`, split into its origin (`https://example.org`) and
+/// its path (`/` or `/docs/`).
+struct Base {
+    origin: String,
+    path: String,
+}
+
+fn base_of(site: &Path) -> Base {
+    let config = ["zola.toml", "config.toml"].iter().find_map(|name| std::fs::read_to_string(site.join(name)).ok());
+    let base_url = config
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|table| table.get("base_url").and_then(|v| v.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    let (origin, path) = match base_url.split_once("://") {
+        Some((scheme, rest)) => {
+            let at = rest.find('/').unwrap_or(rest.len());
+            (format!("{scheme}://{}", &rest[..at]), &rest[at..])
+        }
+        None => (String::new(), base_url.as_str()),
+    };
+    Base { origin, path: format!("/{}/", path.trim_matches('/')).replace("//", "/") }
+}
+
+/// Internal links (`href`/`src` starting with `/` or the base URL's origin)
+/// whose target is not in `out`: `page -> link`.
+fn dangling_links(out: &Path, pages: &[(String, String)], base: &Base) -> BTreeSet<String> {
+    let mut dangling = BTreeSet::new();
+    for (page, html) in pages {
+        for attribute in ["href=\"", "src=\""] {
+            for piece in html.split(attribute).skip(1) {
+                let Some(link) = piece.split('"').next() else { continue };
+                let Some(path) = internal_path(link, base) else { continue };
+                let target = out.join(path.trim_start_matches('/'));
+                if !(target.is_file() || target.join("index.html").is_file()) {
+                    dangling.insert(format!("{page} -> {link}"));
+                }
+            }
+        }
+    }
+    dangling
+}
+
+/// The output path of an internal link (`/x/`, or the site's own origin),
+/// without query and fragment; None for other sites and relative links.
+fn internal_path(link: &str, base: &Base) -> Option<String> {
+    let link = link.split(['#', '?']).next()?;
+    let path = match link.strip_prefix(base.origin.as_str()).filter(|_| !base.origin.is_empty()) {
+        Some(path) => path,
+        None if link.starts_with('/') && !link.starts_with("//") => link,
+        None => return None,
+    };
+    let path = path.strip_prefix(base.path.trim_end_matches('/')).unwrap_or(path);
+    let decoded: String = path.replace("%20", " ");
+    (!decoded.is_empty()).then_some(decoded)
+}
+
+/// The URL of every page (a directory with an `index.html`).
+fn page_urls(out: &Path) -> BTreeSet<String> {
+    files(out)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "index.html"))
+        .filter_map(|p| Some(p.parent()?.strip_prefix(out).ok()?.to_string_lossy().into_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_syntax_outside_code_only() {
+        assert!(shows_template_syntax("<p>{{ page.title }}</p>"));
+        assert!(!shows_template_syntax("<pre><code>{{ page.title }}</code></pre><p>fine</p>"));
+        assert!(!shows_template_syntax("<p>use <code>{% if %}</code></p>"));
+    }
+
+    #[test]
+    fn internal_paths() {
+        let root = Base { origin: "https://example.org".into(), path: "/".into() };
+        let docs = Base { origin: "https://example.org".into(), path: "/docs/".into() };
+        assert_eq!(internal_path("/blog/a/#top", &root).as_deref(), Some("/blog/a/"));
+        assert_eq!(internal_path("https://example.org/docs/a/", &docs).as_deref(), Some("/a/"));
+        assert_eq!(internal_path("https://other.example/a/", &root), None);
+        assert_eq!(internal_path("//cdn.example/x.js", &root), None);
+        assert_eq!(internal_path("relative.png", &root), None);
+    }
+}
