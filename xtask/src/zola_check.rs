@@ -125,9 +125,15 @@ fn stub_named_templates(site: &Path) -> Result<(), String> {
     for file in markdown_files(&site.join("content")) {
         let Ok(text) = std::fs::read_to_string(&file) else { continue };
         let section = file.file_name().is_some_and(|n| n == "_index.md");
-        for line in text.lines() {
+        // The TOML front matter only: a body may show such lines as examples.
+        let front =
+            text.trim_start().strip_prefix("+++").and_then(|rest| rest.split_once("+++")).map(|(front, _)| front);
+        for line in front.unwrap_or_default().lines() {
             let Some((key, value)) = line.split_once('=') else { continue };
             let name = value.trim().trim_matches('"').to_owned();
+            if name.is_empty() {
+                continue;
+            }
             match key.trim() {
                 "template" if section => stubs.insert((name, "section.html")),
                 "template" | "page_template" => stubs.insert((name, "page.html")),
