@@ -21,12 +21,15 @@ pub struct Error {
     pub message: String,
     /// What the author can do about it.
     pub hint: Option<String>,
+    /// Further errors the same build found, in path order: an author fixes
+    /// them in one pass instead of one build each.
+    pub more: Vec<Error>,
 }
 
 impl Error {
     /// An error that is not tied to a file.
     pub fn new(message: impl Into<String>) -> Self {
-        Error { file: None, line: None, message: message.into(), hint: None }
+        Error { file: None, line: None, message: message.into(), hint: None, more: Vec::new() }
     }
 
     /// An error in `file`.
@@ -71,6 +74,27 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Every value of `results`, or every error among them as one (the first,
+/// with the rest in [`Error::more`]), in the order given.
+pub fn all<T>(results: impl IntoIterator<Item = Result<T>>) -> Result<Vec<T>> {
+    let mut values = Vec::new();
+    let mut errors: Vec<Error> = Vec::new();
+    for result in results {
+        match result {
+            Ok(value) => values.push(value),
+            Err(err) => errors.push(err),
+        }
+    }
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(values),
+        Some(mut first) => {
+            first.more.extend(errors);
+            Err(first)
+        }
+    }
+}
 
 /// The 1-based line of byte `offset` in `text`.
 pub fn line_of_offset(text: &str, offset: usize) -> usize {

@@ -139,10 +139,16 @@ impl Ui {
         Ui { quiet, verbose }
     }
 
+    /// An error, and every further one the same build found.
     pub fn error(&self, err: &bengal::Error) {
-        err!("{ERROR}error:{ERROR:#} {err}");
-        if let Some(hint) = &err.hint {
-            err!("  {HINT}help:{HINT:#} {hint}");
+        for err in std::iter::once(err).chain(&err.more) {
+            err!("{ERROR}error:{ERROR:#} {err}");
+            if let Some(hint) = &err.hint {
+                err!("  {HINT}help:{HINT:#} {hint}");
+            }
+        }
+        if !err.more.is_empty() {
+            err!("{ERROR}error:{ERROR:#} {} errors; fix them and build again", err.more.len() + 1);
         }
     }
 

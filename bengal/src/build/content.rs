@@ -95,10 +95,11 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
     }
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     let Discovered { entries, loose, bundles } = discover(&site, root, &content_root, config.slugify_dirs)?;
-    let parsed: Vec<Option<Parsed>> = entries
+    let parsed: Vec<Result<Option<Parsed>>> = entries
         .into_par_iter()
         .map(|entry| parse_entry(root, &content_root, config, &|dir| bundles.contains(dir), entry))
-        .collect::<Result<_>>()?;
+        .collect();
+    let parsed = crate::error::all(parsed)?;
 
     let mut pages = Vec::new();
     let mut sections = Vec::new();

@@ -279,15 +279,60 @@ pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: Optio
             (Some(_), true) | (None, _) => format!("front matter: {inner}"),
             (Some(key), false) => format!("front matter key `{key}`: {inner}"),
         };
-        let hint = if unknown {
-            "remove the key or fix its spelling; free data belongs under [extra]"
-        } else {
-            "give the key a value of the expected type"
+        let is_page = taxonomies.is_some();
+        let misplaced = key.as_deref().filter(|_| unknown).and_then(|key| {
+            let (other, place) = if is_page { (SECTION_KEYS, "a section's _index.md") } else { (PAGE_KEYS, "a page") };
+            other.contains(&key).then(|| format!("`{key}` belongs in {place}, not here"))
+        });
+        let hint = match misplaced {
+            Some(place) => place,
+            None if unknown => "remove the key or fix its spelling; free data belongs under [extra]".to_owned(),
+            None => "give the key a value of the expected type".to_owned(),
         };
         Error::new(message).at_line(line).with_hint(hint)
     })?;
     Ok((front, terms))
 }
+
+/// The front matter keys of a page, and of a section: a key of one written
+/// in the other is told where it belongs.
+const PAGE_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "date",
+    "updated",
+    "draft",
+    "weight",
+    "slug",
+    "template",
+    "render",
+    "aliases",
+    "path",
+    "authors",
+    "in_search_index",
+    "taxonomies",
+    "extra",
+];
+const SECTION_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "weight",
+    "paginate_by",
+    "template",
+    "sort_by",
+    "page_template",
+    "paginate_path",
+    "paginate_reversed",
+    "insert_anchor_links",
+    "render",
+    "redirect_to",
+    "transparent",
+    "aliases",
+    "generate_feeds",
+    "draft",
+    "in_search_index",
+    "extra",
+];
 
 /// The most front matter a page may have. Metadata is a few hundred bytes;
 /// long text belongs in the body.
@@ -466,6 +511,15 @@ mod tests {
         let err = parse::<PageFront>(&split, Some(&tags())).unwrap_err();
         assert!(err.message.contains("author"), "{}", err.message);
         assert_eq!(err.line, Some(3));
+    }
+
+    #[test]
+    fn a_key_in_the_wrong_kind_of_file_says_where_it_belongs() {
+        let err = parse::<PageFront>(&split("+++\nsort_by = \"date\"\n+++\n").unwrap(), Some(&tags())).unwrap_err();
+        assert_eq!(err.hint.as_deref(), Some("`sort_by` belongs in a section's _index.md, not here"));
+        assert_eq!(err.line, Some(2));
+        let err = parse::<SectionFront>(&split("+++\ndate = 2024-01-01\n+++\n").unwrap(), None).unwrap_err();
+        assert_eq!(err.hint.as_deref(), Some("`date` belongs in a page, not here"));
     }
 
     #[test]

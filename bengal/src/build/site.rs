@@ -170,7 +170,7 @@ impl Site {
         let render_body = |options: &MarkdownConfig, file: &Path, body: &str, body_line: usize| {
             render_markdown(options, &resolve, (templates, &config), file, body, body_line)
         };
-        let pages: Vec<Page> = content
+        let pages: Vec<Result<Page>> = content
             .pages
             .par_iter()
             .map(|source| {
@@ -186,8 +186,9 @@ impl Site {
                 };
                 Ok(Page { source: Arc::clone(source), rendered })
             })
-            .collect::<Result<_>>()?;
-        let mut sections: Vec<Section> = content
+            .collect();
+        let pages = crate::error::all(pages)?;
+        let sections: Vec<Result<Section>> = content
             .sections
             .iter()
             .map(|source| {
@@ -198,7 +199,8 @@ impl Site {
                 let source = source.clone();
                 Ok(Section { source, rendered, pages: Vec::new(), subsections: Vec::new() })
             })
-            .collect::<Result<_>>()?;
+            .collect();
+        let mut sections = crate::error::all(sections)?;
 
         check_anchor_links(&pages, &sections)?;
         let section_index: HashMap<String, usize> =

@@ -156,3 +156,19 @@ fn an_unknown_shortcode_is_an_error_with_file_and_line() {
         predicate::str::contains("content/blog/video.md:6").and(predicate::str::contains("unknown shortcode `vimeo`")),
     );
 }
+
+#[test]
+fn a_build_reports_every_error_it_finds_in_path_order() {
+    let site = crate::util::copy_fixture("quickstart");
+    let blog = site.path().join("content/blog");
+    std::fs::write(blog.join("a-broken.md"), "+++\ntitle = \"A\"\nauthr = \"x\"\n+++\n").unwrap();
+    std::fs::write(blog.join("z-broken.md"), "+++\ntitle = \"Z\"\n+++\n[x](@/nowhere.md)\n").unwrap();
+    std::fs::write(site.path().join("content/docs/b-broken.md"), "+++\ndate = \"someday\"\n+++\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let assert = bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let a = stderr.find("content/blog/a-broken.md:3").expect(&stderr);
+    let b = stderr.find("content/docs/b-broken.md:2").expect(&stderr);
+    assert!(a < b, "in path order: {stderr}");
+    assert!(stderr.contains("2 errors"), "{stderr}");
+}
