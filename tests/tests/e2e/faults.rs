@@ -13,7 +13,7 @@ use bengal_tests::http;
 use predicates::prelude::*;
 
 use crate::server::{DEADLINE, Server, bengal_path};
-use crate::util::{bengal, copy_fixture, free_port};
+use crate::util::{bengal, build_into, copy_fixture, free_port};
 
 /// Every file under `dir` with its bytes, to show nothing was touched.
 fn snapshot_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -32,11 +32,6 @@ fn snapshot_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     files.sort();
     files
-}
-
-/// `bengal build` of `site` into `out`, bounded by the deadline.
-fn build_into(site: &Path, out: &Path) -> assert_cmd::assert::Assert {
-    bengal().args(["build", "--root"]).arg(site).arg("--output").arg(out).timeout(DEADLINE).assert()
 }
 
 /// A directory outside the site holding one file of the user's.

@@ -36,3 +36,8 @@ pub fn read(dir: &Path, relative: &str) -> String {
 pub fn free_port() -> String {
     bengal_tests::free_port().expect("a free port").to_string()
 }
+
+/// `bengal build` of `site` into `out`, bounded by the deadline.
+pub fn build_into(site: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    bengal().args(["build", "--root"]).arg(site).arg("--output").arg(out).timeout(crate::server::DEADLINE).assert()
+}

@@ -4,17 +4,12 @@
 
 use predicates::prelude::*;
 
-use crate::util::{bengal, fixture};
+use crate::util::{build_into, fixture};
 
 #[test]
 fn a_zola_site_builds_with_zolas_urls_and_one_warning() {
     let out = tempfile::tempdir().unwrap();
-    bengal()
-        .args(["build", "--root"])
-        .arg(fixture("zola-site"))
-        .arg("--output")
-        .arg(out.path())
-        .assert()
+    build_into(&fixture("zola-site"), out.path())
         .success()
         .stdout(predicate::str::contains("Read config.toml (Zola's configuration)"))
         .stderr(
@@ -49,7 +44,7 @@ fn a_zola_site_builds_with_zolas_urls_and_one_warning() {
 #[test]
 fn zolas_section_keys_are_honoured() {
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(fixture("zola-site")).arg("--output").arg(out.path()).assert().success();
+    build_into(&fixture("zola-site"), out.path()).success();
     let read = |path: &str| std::fs::read_to_string(out.path().join(path)).unwrap_or_default();
     // sort_by = "title", paginate_by = 1, paginate_path = "p": "A dated post" first, "Moved" on /blog/p/2/.
     assert!(read("blog/index.html").contains("A dated post"));
@@ -74,7 +69,7 @@ fn terms_that_would_share_a_url_are_an_error_naming_both() {
     std::fs::write(blog.join("cpp.md"), "+++\ntitle = \"C++\"\ntags = [\"C++\"]\n+++\n").unwrap();
     std::fs::write(blog.join("c.md"), "+++\ntitle = \"C\"\ntags = [\"c\", \"Rust\"]\n+++\n").unwrap();
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().code(1).stderr(
+    build_into(site.path(), out.path()).code(1).stderr(
         predicate::str::contains("`C++`")
             .and(predicate::str::contains("`c`"))
             .and(predicate::str::contains("/tags/c/")),
@@ -90,7 +85,7 @@ fn markdown_inside_a_page_bundle_is_content_never_a_raw_file() {
     std::fs::write(bundle.join("more/_index.md"), "+++\ntitle = \"More\"\n+++\n").unwrap();
     std::fs::write(bundle.join("more/img/pic.png"), "png").unwrap();
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().success();
+    build_into(site.path(), out.path()).success();
     assert!(std::fs::read_to_string(out.path().join("blog/gallery/notes/index.html")).unwrap().contains("Notes about"));
     assert!(out.path().join("blog/gallery/more/index.html").is_file(), "a section inside a bundle");
     assert!(out.path().join("blog/gallery/more/img/pic.png").is_file(), "its own file");
@@ -107,7 +102,7 @@ fn a_link_to_a_heading_that_does_not_exist_names_file_line_and_the_headings() {
     let text = std::fs::read_to_string(&page).unwrap().replace("#markdown-options)", "#no-such-heading)");
     std::fs::write(&page, text).unwrap();
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().code(1).stderr(
+    build_into(site.path(), out.path()).code(1).stderr(
         predicate::str::contains("content/docs/content.md:")
             .and(predicate::str::contains("no-such-heading"))
             .and(predicate::str::contains("markdown-options")),
@@ -122,7 +117,7 @@ fn a_sites_own_base_and_macros_cannot_break_the_built_in_theme() {
     std::fs::write(templates.join("macros.html"), "{% macro mine() %}mine{% endmacro mine %}\n").unwrap();
     std::fs::write(templates.join("base.html"), "<html>{% block other %}{% endblock other %}</html>\n").unwrap();
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().success();
+    build_into(site.path(), out.path()).success();
     let page = std::fs::read_to_string(out.path().join("blog/hello-bengal/index.html")).unwrap();
     assert!(page.contains("<article") || page.contains("class=\"prose"), "the built-in page layout: {page}");
 }
@@ -130,7 +125,7 @@ fn a_sites_own_base_and_macros_cannot_break_the_built_in_theme() {
 #[test]
 fn shortcodes_render_and_escapes_stay_text() {
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(fixture("zola-site")).arg("--output").arg(out.path()).assert().success();
+    build_into(&fixture("zola-site"), out.path()).success();
     let page = std::fs::read_to_string(out.path().join("blog/shortcodes/index.html")).unwrap();
     assert!(
         page.contains(
@@ -152,7 +147,7 @@ fn an_unknown_shortcode_is_an_error_with_file_and_line() {
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
-    bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().code(1).stderr(
+    build_into(site.path(), out.path()).code(1).stderr(
         predicate::str::contains("content/blog/video.md:6").and(predicate::str::contains("unknown shortcode `vimeo`")),
     );
 }
@@ -165,7 +160,7 @@ fn a_build_reports_every_error_it_finds_in_path_order() {
     std::fs::write(blog.join("z-broken.md"), "+++\ntitle = \"Z\"\n+++\n[x](@/nowhere.md)\n").unwrap();
     std::fs::write(site.path().join("content/docs/b-broken.md"), "+++\ndate = \"someday\"\n+++\n").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let assert = bengal().args(["build", "--root"]).arg(site.path()).arg("--output").arg(out.path()).assert().code(1);
+    let assert = build_into(site.path(), out.path()).code(1);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     let a = stderr.find("content/blog/a-broken.md:3").expect(&stderr);
     let b = stderr.find("content/docs/b-broken.md:2").expect(&stderr);
