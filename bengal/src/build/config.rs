@@ -20,6 +20,7 @@ struct RawConfig {
     base_url: Option<String>,
     description: Option<String>,
     language: Option<String>,
+    author: Option<String>,
     output_dir: Option<PathBuf>,
     taxonomies: Option<Vec<String>>,
     paginate_by: Option<usize>,
@@ -105,6 +106,8 @@ pub struct Config {
     pub description: String,
     /// Language code of the content, e.g. `en`.
     pub language: String,
+    /// The author of pages that name none, for feeds.
+    pub author: Option<String>,
     /// Where `bengal build` writes, relative to the site root unless absolute.
     #[serde(skip)]
     pub output_dir: PathBuf,
@@ -184,6 +187,7 @@ impl Config {
             base_url,
             description: raw.description.unwrap_or_default(),
             language: raw.language.unwrap_or_else(|| "en".to_owned()),
+            author: raw.author,
             output_dir: raw.output_dir.unwrap_or_else(|| PathBuf::from("public")),
             taxonomies,
             paginate_by: raw.paginate_by.unwrap_or(0),

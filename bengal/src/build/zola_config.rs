@@ -21,6 +21,7 @@ struct ZolaConfig {
     title: Option<String>,
     description: Option<String>,
     default_language: Option<String>,
+    author: Option<String>,
     output_dir: Option<PathBuf>,
     taxonomies: Vec<ZolaTaxonomy>,
     /// Zola 0.19 renamed `generate_feed` to `generate_feeds`; both are read.
@@ -120,6 +121,7 @@ pub fn parse(text: &str) -> Result<Config> {
     config.title = raw.title.unwrap_or_default();
     config.description = raw.description.unwrap_or_default();
     config.language = raw.default_language.unwrap_or_else(|| "en".to_owned());
+    config.author = raw.author;
     config.output_dir = raw.output_dir.unwrap_or_else(|| PathBuf::from("public"));
     config.taxonomies = taxonomies;
     config.slugify_paths = slugify_paths;

@@ -49,7 +49,9 @@ fn zolas_section_keys_are_honoured() {
     // sort_by = "title", paginate_by = 1, paginate_path = "p": "A dated post" first, "Moved" on /blog/p/2/.
     assert!(read("blog/index.html").contains("A dated post"));
     assert!(read("blog/p/2/index.html").contains("Moved"), "paginate_path");
-    assert!(out.path().join("blog/atom.xml").is_file(), "the section's generate_feeds");
+    let feed = read("blog/atom.xml");
+    assert!(feed.contains("<author><name>Lin</name></author>"), "the section's generate_feeds, with authors: {feed}");
+    assert!(!feed.contains("[object]"));
     assert!(read("posts/index.html").contains("url=/blog/"), "the section's aliases");
     assert!(read("old/index.html").contains("url=/blog/"), "redirect_to");
     assert!(!out.path().join("archive/index.html").exists(), "render = false");
