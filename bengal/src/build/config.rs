@@ -41,6 +41,10 @@ pub struct MarkdownConfig {
     pub smart_punctuation: bool,
     /// A `#` link beside every heading.
     pub heading_anchors: bool,
+    /// Where that link goes (Zola's `insert_anchor_links`: `left`, `right`,
+    /// or `heading`, the whole heading a link).
+    #[serde(skip)]
+    pub anchor_place: AnchorPlace,
     /// External links open in a new tab (with `rel="noopener"`).
     pub external_links_target_blank: bool,
     /// External links get `rel="nofollow"`.
@@ -57,10 +61,36 @@ impl Default for MarkdownConfig {
             highlight_code: true,
             smart_punctuation: true,
             heading_anchors: true,
+            anchor_place: AnchorPlace::Right,
             external_links_target_blank: false,
             external_links_no_follow: false,
             external_links_no_referrer: false,
             external_links_class: None,
+        }
+    }
+}
+
+/// Where a heading's anchor link goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum AnchorPlace {
+    /// Before the heading's text.
+    Left,
+    /// After it.
+    #[default]
+    Right,
+    /// The whole heading is the link.
+    Heading,
+}
+
+impl AnchorPlace {
+    /// Zola's `insert_anchor_links` value: the place, or None for `none`
+    /// (and anything else).
+    pub fn from_zola(value: &str) -> Option<AnchorPlace> {
+        match value {
+            "left" => Some(AnchorPlace::Left),
+            "right" => Some(AnchorPlace::Right),
+            "heading" => Some(AnchorPlace::Heading),
+            _ => None,
         }
     }
 }

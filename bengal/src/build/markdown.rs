@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
 use serde::Serialize;
 
-use crate::build::config::MarkdownConfig;
+use crate::build::config::{AnchorPlace, MarkdownConfig};
 use crate::build::highlight::{Fence, Highlighter};
 use crate::build::html::escape_html;
 use crate::error::{Error, Result, line_of_offset};
@@ -232,12 +232,21 @@ impl Renderer<'_> {
             if let Event::Start(Tag::Heading { id: slot, .. }) = &mut events[index] {
                 *slot = Some(CowStr::from(id.clone()));
             }
+            let mut end = end;
             if self.options.heading_anchors {
-                let anchor = format!(
-                    "<a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a>",
-                    id = escape_html(&id)
-                );
-                events.insert(end, Event::InlineHtml(anchor.into()));
+                let href = escape_html(&id);
+                let anchor = format!("<a class=\"anchor\" href=\"#{href}\" aria-label=\"Link to this section\">#</a>");
+                match self.options.anchor_place {
+                    AnchorPlace::Right => events.insert(end, Event::InlineHtml(anchor.into())),
+                    AnchorPlace::Left => events.insert(index + 1, Event::InlineHtml(anchor.into())),
+                    AnchorPlace::Heading => {
+                        events.insert(end, Event::InlineHtml("</a>".into()));
+                        let open = format!("<a class=\"anchor-heading\" href=\"#{href}\">");
+                        events.insert(index + 1, Event::InlineHtml(open.into()));
+                        end += 1;
+                    }
+                }
+                end += 1;
             }
             toc.push(Heading { level, id, title });
             index = end + 1;
@@ -343,6 +352,20 @@ mod tests {
         );
         assert!(out.html.contains("<a href=\"/blog/hello/\">b</a>"), "internal links are left alone: {}", out.html);
         assert!(render("[a](https://a.example)").html.contains("<a href=\"https://a.example\">a</a>"));
+    }
+
+    #[test]
+    fn anchor_links_go_where_asked() {
+        let with = |place| MarkdownConfig { anchor_place: place, ..MarkdownConfig::default() };
+        let left = render_with("## Intro\n", with(AnchorPlace::Left)).unwrap().html;
+        assert!(left.contains("<h2 id=\"intro\"><a class=\"anchor\" href=\"#intro\""), "{left}");
+        let heading = render_with("## Intro\n\n## Next\n", with(AnchorPlace::Heading)).unwrap();
+        assert!(
+            heading.html.contains("<h2 id=\"intro\"><a class=\"anchor-heading\" href=\"#intro\">Intro</a></h2>"),
+            "{}",
+            heading.html
+        );
+        assert_eq!(heading.toc.len(), 2);
     }
 
     #[test]

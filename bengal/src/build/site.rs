@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::build::config::{Config, MarkdownConfig};
+use crate::build::config::{AnchorPlace, Config, MarkdownConfig};
 use crate::build::content::{self, Content, LooseAsset, SourcePage, SourceSection};
 use crate::build::frontmatter::{SectionFront, SortBy};
 use crate::build::highlight::Highlighter;
@@ -450,7 +450,10 @@ fn parent_dir(dir: &str) -> &str {
 /// The site's Markdown options with a section's `insert_anchor_links`.
 fn markdown_options(site: &MarkdownConfig, section: Option<&SectionFront>) -> MarkdownConfig {
     match section.and_then(|front| front.insert_anchor_links.as_deref()) {
-        Some(place) => MarkdownConfig { heading_anchors: place != "none", ..site.clone() },
+        Some(value) => {
+            let place = AnchorPlace::from_zola(value);
+            MarkdownConfig { heading_anchors: place.is_some(), anchor_place: place.unwrap_or_default(), ..site.clone() }
+        }
         None => site.clone(),
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::build::config::{Config, MarkdownConfig, SlugStrategy, toml_error, toml_to_json};
+use crate::build::config::{AnchorPlace, Config, MarkdownConfig, SlugStrategy, toml_error, toml_to_json};
 use crate::error::{Error, Result};
 
 /// The keys Bengal honours, as serde reads them; the rest land in `rest`.
@@ -90,7 +90,11 @@ pub fn parse(text: &str) -> Result<Config> {
                 }
             }
             ("smart_punctuation", toml::Value::Boolean(on)) => markdown.smart_punctuation = *on,
-            ("insert_anchor_links", toml::Value::String(place)) => markdown.heading_anchors = place != "none",
+            ("insert_anchor_links", toml::Value::String(place)) => {
+                let place = AnchorPlace::from_zola(place);
+                markdown.heading_anchors = place.is_some();
+                markdown.anchor_place = place.unwrap_or_default();
+            }
             ("external_links_target_blank", toml::Value::Boolean(on)) => markdown.external_links_target_blank = *on,
             ("external_links_no_follow", toml::Value::Boolean(on)) => markdown.external_links_no_follow = *on,
             ("external_links_no_referrer", toml::Value::Boolean(on)) => markdown.external_links_no_referrer = *on,
