@@ -359,9 +359,10 @@ fn check_limits(front: &str) -> Result<()> {
     }
 }
 
-/// The line on which `text` first nests deeper than `limit`, counting
-/// brackets and braces outside strings and comments (TOML and YAML flow
-/// style) plus indented blocks and `- ` items (YAML block style). It may
+/// The line on which `text` first nests deeper than `limit`, counting every
+/// bracket and brace (TOML and YAML flow style) plus indented blocks and
+/// `- ` items (YAML block style). Quotes and `#` are not trusted to start a
+/// string or a comment (in YAML, `x'y` and `x#y` are plain words), so it may
 /// overcount a little, never undercount.
 fn nesting_over(text: &str, limit: usize) -> Option<usize> {
     let mut brackets = 0usize;
@@ -381,26 +382,11 @@ fn nesting_over(text: &str, limit: usize) -> Option<usize> {
             items += 1;
             rest = next.trim_start_matches(' ');
         }
-        let mut quote = None;
-        let mut escaped = false;
         for c in line.chars() {
-            match quote {
-                Some(q) => {
-                    if escaped {
-                        escaped = false;
-                    } else if c == '\\' && q == '"' {
-                        escaped = true;
-                    } else if c == q {
-                        quote = None;
-                    }
-                }
-                None => match c {
-                    '"' | '\'' => quote = Some(c),
-                    '#' => break,
-                    '[' | '{' => brackets += 1,
-                    ']' | '}' => brackets = brackets.saturating_sub(1),
-                    _ => {}
-                },
+            match c {
+                '[' | '{' => brackets += 1,
+                ']' | '}' => brackets = brackets.saturating_sub(1),
+                _ => {}
             }
             if brackets + indents.len() + items > limit {
                 return Some(index + 1);
@@ -547,7 +533,8 @@ mod tests {
     fn nesting_is_measured_in_both_syntaxes() {
         assert_eq!(nesting_over("a = [[1, 2], [3]]\n[extra]\nb = { c = 1 }\n", 3), None);
         assert_eq!(nesting_over("a = [[[[1]]]]\n", 3), Some(1));
-        assert_eq!(nesting_over("title = \"[[[[[\"\n# [[[[[[\n", 3), None);
+        assert_eq!(nesting_over("tags: [x'y, [[[[1]]]]]\n", 3), Some(1), "a quote in a plain word hides nothing");
+        assert_eq!(nesting_over("tags: [x#y, [[[[1]]]]]\n", 3), Some(1), "nor does a `#`");
         assert_eq!(nesting_over("a:\n  b:\n    c:\n      d: 1\n", 3), Some(4));
         assert_eq!(nesting_over("- - - - x\n", 3), Some(1));
         assert_eq!(nesting_over("list:\n  - a\n  - b\nother: 1\n", 3), None);

@@ -84,7 +84,7 @@ impl Highlighter {
             let class = if in_ranges(&fence.hl_lines, number) { "line hl" } else { "line" };
             html.push_str(&format!("<span class=\"{class}\">"));
             if fence.linenos {
-                html.push_str(&format!("<span class=\"ln\">{}</span>", number + fence.linenostart - 1));
+                html.push_str(&format!("<span class=\"ln\">{}</span>", fence.linenostart.saturating_add(number - 1)));
             }
             html.push_str(&body);
             html.push_str("</span>");

@@ -75,6 +75,21 @@ pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<Pa
         return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))
             .with_hint("choose another `output_dir` in bengal.toml or another --output"));
     }
+    // Inside the site, never a hidden directory (`.git`, `.bengal`: a build
+    // must not rewrite a repository's config or the server's lock) nor a
+    // source directory; the dev server's own `.bengal/serve` aside.
+    if let Ok(inside) = output_abs.strip_prefix(&root_abs)
+        && inside != Path::new(crate::paths::SERVE_DIR)
+    {
+        let mut parts = inside.components().map(|c| c.as_os_str().to_string_lossy());
+        if parts.any(|part| part.starts_with('.') || ["sass", "themes"].contains(&part.as_ref())) {
+            return Err(Error::new(format!(
+                "output directory {} is inside a directory the site keeps for itself",
+                output.display()
+            ))
+            .with_hint("choose an output directory that is not hidden and not a source directory, e.g. `public`"));
+        }
+    }
     if !explicit {
         let relative = output.strip_prefix(root).unwrap_or(output);
         let lexical = normal_path(&slash_path(relative)).map(|rel| root_abs.join(rel));
@@ -144,7 +159,7 @@ impl OutputDir {
             let Some(path) = normal_path(artifact.path()) else {
                 return Err(Error::new(format!("refusing to write outside the output directory: {}", artifact.path())));
             };
-            if path == RECORD_FILE {
+            if path.split('/').next() == Some(RECORD_FILE) {
                 return Err(Error::new(format!("the output path {RECORD_FILE} is Bengal's own record"))
                     .with_hint("rename the file in static/ or content/"));
             }
@@ -376,6 +391,10 @@ mod tests {
         assert!(write_all(dir.path(), &[bytes("../x", "")]).is_err());
         assert!(write_all(dir.path(), &[bytes("a", "1"), bytes("a", "2")]).is_err());
         assert!(write_all(dir.path(), &[bytes("a/b", "1"), bytes("a//./b", "2")]).is_err());
+        assert!(
+            write_all(dir.path(), &[bytes(".bengal-written/index.html", "x")]).is_err(),
+            "the record's name is Bengal's"
+        );
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
 
@@ -388,6 +407,10 @@ mod tests {
         assert!(check_output_dir(dir.path(), &dir.path().join("public/.."), true).is_err());
         assert!(check_output_dir(dir.path(), &dir.path().join("public"), false).is_ok());
         assert!(check_output_dir(dir.path(), &dir.path().join("../elsewhere"), false).is_err());
+        for hidden in [".git", ".bengal", ".bengal/x", "sass", "public/.cache"] {
+            assert!(check_output_dir(dir.path(), &dir.path().join(hidden), true).is_err(), "{hidden}");
+        }
+        assert!(check_output_dir(dir.path(), &dir.path().join(".bengal/serve"), true).is_ok());
     }
 
     #[test]

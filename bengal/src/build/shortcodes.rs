@@ -26,22 +26,43 @@ pub struct Expanded {
 }
 
 impl Expanded {
-    /// `html` with the placeholders of `.html` shortcodes replaced by their output.
+    /// `html` with the placeholders of `.html` shortcodes replaced by their
+    /// output, in one pass.
     pub fn restore(&self, html: &str) -> String {
         if self.html.is_empty() {
             return html.to_owned();
         }
-        let mut out = html.to_owned();
-        for (index, output) in self.html.iter().enumerate() {
-            out = out.replace(&placeholder(index), output);
+        let mut out = String::with_capacity(html.len());
+        let mut rest = html;
+        while let Some(start) = rest.find(PLACEHOLDER_START) {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + PLACEHOLDER_START.len()..];
+            let number = after.find(PLACEHOLDER_END).and_then(|end| Some((after[..end].parse::<usize>().ok()?, end)));
+            match number.and_then(|(index, end)| Some((self.html.get(index)?, end))) {
+                Some((output, end)) => {
+                    out.push_str(output);
+                    rest = &after[end + PLACEHOLDER_END.len()..];
+                }
+                None => {
+                    out.push_str(PLACEHOLDER_START);
+                    rest = after;
+                }
+            }
         }
+        out.push_str(rest);
         out
     }
 }
 
+const PLACEHOLDER_START: &str = "<!--bengal-shortcode:";
+const PLACEHOLDER_END: &str = "-->";
+
 fn placeholder(index: usize) -> String {
-    format!("<!--bengal-shortcode:{index}-->")
+    format!("{PLACEHOLDER_START}{index}{PLACEHOLDER_END}")
 }
+
+/// How deeply a shortcode argument's lists may nest.
+const MAX_LIST_DEPTH: usize = 16;
 
 /// Expands every shortcode of `body` (lines in errors are lines of `body`).
 pub fn expand(body: &str, templates: &Templates, config: &Config) -> Result<Expanded> {
@@ -53,9 +74,12 @@ pub fn expand(body: &str, templates: &Templates, config: &Config) -> Result<Expa
     let mut nth: HashMap<String, usize> = HashMap::new();
     let mut rest = 0;
     let mut at = 0;
+    // Where the last escape could close: an opener after it is never one,
+    // and is not searched for (which would be quadratic).
+    let escapes_close_by = body.rfind("*/}}").max(body.rfind("*/%}")).unwrap_or(0);
     while let Some(found) = body[at..].find(['{']).map(|i| at + i) {
         at = found + 1;
-        let Some(call) = parse_at(body, found)? else { continue };
+        let Some(call) = parse_at(body, found, escapes_close_by)? else { continue };
         expanded.markdown.push_str(&body[rest..found]);
         rest = call.end;
         at = call.end;
@@ -64,7 +88,7 @@ pub fn expand(body: &str, templates: &Templates, config: &Config) -> Result<Expa
             expanded.markdown.push_str(&text);
             continue;
         }
-        let line = line_of_offset(body, found);
+        let line = || line_of_offset(body, found);
         let count = nth.entry(name.clone()).or_default();
         *count += 1;
         let mut context = Context::new();
@@ -76,17 +100,19 @@ pub fn expand(body: &str, templates: &Templates, config: &Config) -> Result<Expa
         if let Some(inner) = inner {
             context.insert("body", &inner);
         }
-        let (template, is_markdown) =
-            match ["md", "html"].iter().find(|ext| templates.has(&format!("shortcodes/{name}.{ext}"))) {
-                Some(&ext) => (format!("shortcodes/{name}.{ext}"), ext == "md"),
-                None => {
-                    return Err(Error::new(format!("unknown shortcode `{name}`")).at_line(Some(line)).with_hint(format!(
+        let (template, is_markdown) = match ["md", "html"]
+            .iter()
+            .find(|ext| templates.has(&format!("shortcodes/{name}.{ext}")))
+        {
+            Some(&ext) => (format!("shortcodes/{name}.{ext}"), ext == "md"),
+            None => {
+                return Err(Error::new(format!("unknown shortcode `{name}`")).at_line(Some(line())).with_hint(format!(
                     "add templates/shortcodes/{name}.html (or .md), or write {{{{/* … */}}}} to show the call as text"
                 )));
-                }
-            };
+            }
+        };
         let output = templates.render_shortcode(&template, &context).map_err(|err| Error {
-            line: Some(line),
+            line: Some(line()),
             file: None,
             ..err
         })?;
@@ -114,7 +140,7 @@ struct Call {
 
 /// Reads a call starting at `start` (a `{`); `Ok(None)` when it is not one,
 /// an error when it is one that cannot be read.
-fn parse_at(text: &str, start: usize) -> Result<Option<Call>> {
+fn parse_at(text: &str, start: usize, escapes_close_by: usize) -> Result<Option<Call>> {
     let open = &text[start..];
     let (close, block) = if open.starts_with("{{") {
         ("}}", false)
@@ -126,7 +152,7 @@ fn parse_at(text: &str, start: usize) -> Result<Option<Call>> {
     let inner_start = start + 2;
     let after = text[inner_start..].trim_start();
     let skipped = text[inner_start..].len() - after.len();
-    if let Some(escaped) = after.strip_prefix("/*") {
+    if let Some(escaped) = after.strip_prefix("/*").filter(|_| start < escapes_close_by) {
         let end_marker = format!("*/{close}");
         let Some(end) = escaped.find(&end_marker) else { return Ok(None) };
         let opener = &open[..2];
@@ -148,10 +174,10 @@ fn parse_at(text: &str, start: usize) -> Result<Option<Call>> {
     }
     let Some(args_text) = after[name_len..].trim_start().strip_prefix('(') else { return Ok(None) };
     let args_start = text.len() - args_text.len();
-    let line = line_of_offset(text, start);
+    let line = || line_of_offset(text, start);
     let (args, args_end) = parse_args(text, args_start).map_err(|message| {
         Error::new(format!("shortcode `{name}`: {message}"))
-            .at_line(Some(line))
+            .at_line(Some(line()))
             .with_hint("arguments are key=value, separated by commas: strings in quotes, numbers, true/false, [lists]")
     })?;
     let tail = &text[args_end..];
@@ -162,7 +188,7 @@ fn parse_at(text: &str, start: usize) -> Result<Option<Call>> {
     if block {
         let Some((inner, after_end)) = find_end(&text[end..]) else {
             return Err(Error::new(format!("shortcode `{name}` is never closed with {{% end %}}"))
-                .at_line(Some(line))
+                .at_line(Some(line()))
                 .with_hint("add {% end %} after its body"));
         };
         body = Some(inner.to_owned());
@@ -201,7 +227,7 @@ fn parse_args(text: &str, mut at: usize) -> std::result::Result<(Vec<(String, Va
         if !text[at..].starts_with('=') {
             return Err(format!("`{key}` needs a value: {key}=…"));
         }
-        let (value, next) = parse_value(text, skip_ws(text, at + 1))?;
+        let (value, next) = parse_value(text, skip_ws(text, at + 1), 0)?;
         args.push((key, value));
         at = skip_ws(text, next);
         if text[at..].starts_with(',') {
@@ -212,20 +238,23 @@ fn parse_args(text: &str, mut at: usize) -> std::result::Result<(Vec<(String, Va
     }
 }
 
-fn parse_value(text: &str, at: usize) -> std::result::Result<(Value, usize), String> {
+fn parse_value(text: &str, at: usize, depth: usize) -> std::result::Result<(Value, usize), String> {
     let rest = &text[at..];
     if let Some(quote) = rest.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) {
         let end = rest[1..].find(quote).ok_or_else(|| format!("a string opened with {quote} is never closed"))?;
         return Ok((Value::String(rest[1..1 + end].to_owned()), at + end + 2));
     }
     if rest.starts_with('[') {
+        if depth >= MAX_LIST_DEPTH {
+            return Err(format!("lists nest deeper than {MAX_LIST_DEPTH} levels"));
+        }
         let mut items = Vec::new();
         let mut at = skip_ws(text, at + 1);
         loop {
             if text[at..].starts_with(']') {
                 return Ok((Value::Array(items), at + 1));
             }
-            let (item, next) = parse_value(text, at)?;
+            let (item, next) = parse_value(text, at, depth + 1)?;
             items.push(item);
             at = skip_ws(text, next);
             if text[at..].starts_with(',') {
@@ -304,5 +333,18 @@ mod tests {
         assert!(err.message.contains("never closed"), "{err}");
         let err = expand("x\n{% yt(id=\"1\") %}no end\n", &templates, &config).err().unwrap();
         assert_eq!(err.line, Some(2));
+        let deep = format!("{{{{ yt(id={}) }}}}", "[".repeat(10_000));
+        let err = expand(&deep, &templates, &config).err().unwrap();
+        assert!(err.message.contains("nest deeper"), "{err}");
+    }
+
+    #[test]
+    fn hostile_bodies_stay_linear() {
+        let (_dir, templates, config) = site(&[("a.html", "x")]);
+        let unclosed = "{{/* ".repeat(100_000);
+        assert_eq!(expand(&unclosed, &templates, &config).unwrap().markdown, unclosed);
+        let many = "{{ a() }} ".repeat(20_000);
+        let expanded = expand(&many, &templates, &config).unwrap();
+        assert_eq!(expanded.restore(&expanded.markdown), "x ".repeat(20_000));
     }
 }

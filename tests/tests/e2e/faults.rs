@@ -353,3 +353,15 @@ fn a_half_sent_request_is_closed_by_the_server() {
     assert!(answered.unwrap().starts_with(b"HTTP/1.1 200"), "answered before closing");
     server.stop();
 }
+
+#[test]
+fn a_configured_output_inside_a_hidden_directory_is_refused() {
+    let site = copy_fixture("quickstart");
+    std::fs::create_dir(site.path().join(".git")).unwrap();
+    std::fs::write(site.path().join(".git/config"), "[core]\n").unwrap();
+    std::fs::write(site.path().join("static/config"), "[core]\nfsmonitor = \"echo PWNED\"\n").unwrap();
+    let config = std::fs::read_to_string(site.path().join("bengal.toml")).unwrap();
+    std::fs::write(site.path().join("bengal.toml"), format!("output_dir = \".git\"\n{config}")).unwrap();
+    bengal().args(["build", "--root"]).arg(site.path()).assert().code(1).stderr(predicate::str::contains(".git"));
+    assert_eq!(std::fs::read_to_string(site.path().join(".git/config")).unwrap(), "[core]\n");
+}
