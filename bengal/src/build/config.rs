@@ -264,6 +264,12 @@ impl Config {
         url
     }
 
+    /// The URL path of taxonomy `name`'s list (`/tags/`; `podcast_authors` →
+    /// `/podcast-authors/`, as Zola makes it), with the base path.
+    pub fn taxonomy_path(&self, name: &str) -> String {
+        self.site_path(&format!("{}/", self.slugify_taxonomies.apply(name)))
+    }
+
     /// A site-relative path such as `blog/hello/` with the base path added.
     pub fn site_path(&self, relative: &str) -> String {
         format!("{}{}", self.base_path, relative.trim_start_matches('/'))

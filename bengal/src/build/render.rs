@@ -168,8 +168,14 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
         if front.redirect_to.is_some() {
             jobs.push(Job::SectionRedirect(index));
         }
-        let pagers = pager_count(section.pages.len(), section_paginate_by(site, section));
+        let per = section_paginate_by(site, section);
+        let pagers = pager_count(section.pages.len(), per);
         jobs.extend((0..pagers).map(|pager| Job::SectionPager { section: index, pager }));
+        // `page/1/` is the first list page: it redirects there, as in Zola.
+        if per > 0 && wanted(site, &Job::SectionPager { section: index, pager: 0 }) {
+            let first = format!("{}{}/1/", output_dir_of(site, &section.source.path), section_pager_word(section));
+            jobs.push(Job::Alias { to: section.source.path.clone(), from: first });
+        }
         if front.generate_feeds {
             jobs.push(Job::SectionFeed(index));
         }
@@ -302,6 +308,16 @@ impl<'s> TemplateData<'s> {
         let mut globals = Context::new();
         globals.insert("config", &site.config);
         globals.insert("nav", &nav);
+        let taxonomies: Vec<Value> = site
+            .config
+            .taxonomies
+            .iter()
+            .map(|name| {
+                let path = site.config.taxonomy_path(name);
+                json!({"name": name, "path": path, "permalink": site.config.permalink(&path)})
+            })
+            .collect();
+        globals.insert("taxonomy_links", &taxonomies);
         let recent_values: Vec<Value> = recent.iter().map(|&i| page_value(site, &site.pages[i], false)).collect();
         globals.insert("recent_pages", &recent_values);
         globals.insert("bengal_version", env!("CARGO_PKG_VERSION"));
@@ -366,7 +382,7 @@ impl<'s> TemplateData<'s> {
             }
             Job::Taxonomy(t) => {
                 let taxonomy = &site.taxonomies[*t];
-                let path = site.config.site_path(&format!("{}/", taxonomy.name));
+                let path = site.config.taxonomy_path(&taxonomy.name);
                 let mut context = self.context(&path);
                 context.insert("taxonomy", &self.taxonomy_value(*t, true));
                 let html = templates.render("taxonomy.html", &context, Path::new(&path))?;
@@ -525,7 +541,7 @@ impl<'s> TemplateData<'s> {
 
     fn term_path(&self, taxonomy: usize, term: usize) -> String {
         let taxonomy = &self.site.taxonomies[taxonomy];
-        self.site.config.site_path(&format!("{}/{}/", taxonomy.name, taxonomy.terms[term].slug))
+        format!("{}{}/", self.site.config.taxonomy_path(&taxonomy.name), taxonomy.terms[term].slug)
     }
 
     /// A term; `with_pages` is false on paginated term pages, as for sections.
@@ -544,7 +560,7 @@ impl<'s> TemplateData<'s> {
 
     fn taxonomy_value(&self, index: usize, with_terms: bool) -> Value {
         let taxonomy = &self.site.taxonomies[index];
-        let path = self.site.config.site_path(&format!("{}/", taxonomy.name));
+        let path = self.site.config.taxonomy_path(&taxonomy.name);
         let terms: Vec<Value> = if with_terms {
             (0..taxonomy.terms.len()).map(|term| self.term_value(index, term, false)).collect()
         } else {
@@ -597,7 +613,7 @@ impl<'s> TemplateData<'s> {
             json!({"permalink": config.permalink(&page.source.path), "updated": updated})
         }));
         for (t, taxonomy) in site.taxonomies.iter().enumerate() {
-            let path = config.site_path(&format!("{}/", taxonomy.name));
+            let path = config.taxonomy_path(&taxonomy.name);
             entries.push(json!({"permalink": config.permalink(&path), "updated": null}));
             for term in 0..taxonomy.terms.len() {
                 entries.push(json!({"permalink": config.permalink(&self.term_path(t, term)), "updated": null}));

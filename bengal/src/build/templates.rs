@@ -224,7 +224,7 @@ fn register_helpers(tera: &mut Tera, config: &Config) {
             )
             .into());
         }
-        Ok(Value::String(base.site_path(&format!("{kind}/{}/", base.slugify_taxonomies.apply(name)))))
+        Ok(Value::String(format!("{}{}/", base.taxonomy_path(kind), base.slugify_taxonomies.apply(name))))
     });
     tera.register_filter("slugify", |value: &Value, _: &HashMap<String, Value>| {
         let text = value.as_str().ok_or("slugify: expects a string")?;
