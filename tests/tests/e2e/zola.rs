@@ -169,3 +169,15 @@ fn a_build_reports_every_error_it_finds_in_path_order() {
     assert!(a < b, "in path order: {stderr}");
     assert!(stderr.contains("2 errors"), "{stderr}");
 }
+
+#[test]
+fn a_site_that_names_no_author_anywhere_still_has_a_feed() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("content")).unwrap();
+    std::fs::write(site.path().join("bengal.toml"), "title = \"x\"\nbase_url = \"https://example.org/\"\n").unwrap();
+    std::fs::write(site.path().join("content/a.md"), "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\nhi\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    build_into(site.path(), out.path()).success();
+    let feed = std::fs::read_to_string(out.path().join("atom.xml")).unwrap();
+    assert!(feed.contains("<entry>") && !feed.contains("<author>"), "{feed}");
+}
