@@ -258,8 +258,12 @@ impl Site {
         let shortcodes = (templates, &self.config);
         let rendered = render_markdown(&options, &resolve, shortcodes, &source.file, &source.body, source.body_line)?;
         let page = Page { source: Arc::new(source), rendered: Arc::new(rendered) };
-        let headings = heading_ids(&self.pages, &self.sections);
-        check_links_of(&headings, &page.source.file, page.source.body_line, &page.rendered)?;
+        // Most pages link to no heading: the map of every heading is built
+        // only for those that do, so an edit stays cheap on a large site.
+        if !page.rendered.anchor_links.is_empty() {
+            let headings = heading_ids(&self.pages, &self.sections);
+            check_links_of(&headings, &page.source.file, page.source.body_line, &page.rendered)?;
+        }
         self.pages[index] = page;
         Ok(())
     }
