@@ -201,7 +201,7 @@ impl Config {
 
     /// Parses the text of a `bengal.toml`.
     pub fn parse(text: &str) -> Result<Config> {
-        let raw: RawConfig = toml::from_str(text).map_err(|err| toml_error(text, &err))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|err| misplaced_key(toml_error(text, &err)))?;
         let base_url = normalize_base_url(raw.base_url.as_deref().unwrap_or("/"));
         let taxonomies = raw.taxonomies.unwrap_or_else(|| vec!["tags".to_owned()]);
         for name in &taxonomies {
@@ -304,6 +304,51 @@ pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
     Error::new(message).at_line(line).with_hint(hint)
 }
 
+/// Keys of the `[markdown]` table, and Zola's names for keys Bengal names
+/// otherwise: a key written where it does not belong is told where it does.
+const MARKDOWN_KEYS: &[&str] = &[
+    "highlight_code",
+    "smart_punctuation",
+    "heading_anchors",
+    "external_links_target_blank",
+    "external_links_no_follow",
+    "external_links_no_referrer",
+    "external_links_class",
+];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "title",
+    "base_url",
+    "description",
+    "language",
+    "author",
+    "output_dir",
+    "taxonomies",
+    "paginate_by",
+    "generate_feeds",
+    "generate_sitemap",
+    "generate_robots_txt",
+];
+const ZOLA_NAMES: &[(&str, &str)] = &[("default_language", "language"), ("generate_feed", "generate_feeds")];
+
+/// An unknown-key error of `bengal.toml`, with a hint that says where the
+/// key belongs when it is one of Bengal's in the wrong table.
+fn misplaced_key(mut err: Error) -> Error {
+    let Some(key) = err.message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) else {
+        return err;
+    };
+    let hint = if MARKDOWN_KEYS.contains(&key) {
+        format!("`{key}` belongs under [markdown]")
+    } else if TOP_LEVEL_KEYS.contains(&key) {
+        format!("`{key}` belongs at the top of bengal.toml, before any [table]")
+    } else if let Some((_, ours)) = ZOLA_NAMES.iter().find(|(zola, _)| *zola == key) {
+        format!("that is Zola's name; Bengal's is `{ours}`")
+    } else {
+        return err;
+    };
+    err.hint = Some(hint);
+    err
+}
+
 /// The 1-based line on which `key = …` is written, for errors found after parsing.
 pub(crate) fn find_key_line(text: &str, key: &str) -> Option<usize> {
     text.lines()
@@ -365,6 +410,17 @@ mod tests {
     fn unknown_markdown_key_is_an_error() {
         let err = Config::parse("[markdown]\nhighlight = true\n").unwrap_err();
         assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn a_key_in_the_wrong_table_says_where_it_belongs() {
+        let err = Config::parse("highlight_code = false\n").unwrap_err();
+        assert_eq!(err.hint.as_deref(), Some("`highlight_code` belongs under [markdown]"));
+        let err = Config::parse("[markdown]\ntitle = \"x\"\n").unwrap_err();
+        assert_eq!(err.hint.as_deref(), Some("`title` belongs at the top of bengal.toml, before any [table]"));
+        let err = Config::parse("default_language = \"fr\"\n").unwrap_err();
+        assert_eq!(err.hint.as_deref(), Some("that is Zola's name; Bengal's is `language`"));
+        assert_eq!(err.line, Some(1));
     }
 
     #[test]
