@@ -18,7 +18,7 @@ mod parent;
 mod resources;
 mod signals;
 
-pub use events::{Escalation, Exit, Phase, Shutdown, SignalKind, Trigger, channel, escalate};
+pub use events::{Exit, Phase, Shutdown, SignalKind, Trigger, channel};
 pub use parent::{parent_died, parent_pid};
 pub use resources::{Lifecycle, StepOutcome};
 pub use signals::{Signals, hangup_ignored_at_start, listen};

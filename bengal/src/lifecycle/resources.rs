@@ -130,11 +130,6 @@ impl Lifecycle {
         }
     }
 
-    /// Where the server stands.
-    pub fn phase(&self) -> Phase {
-        self.phase.lock().map(|phase| *phase).unwrap_or(Phase::Stopped)
-    }
-
     fn set_phase(&self, next: Phase) {
         if let Ok(mut phase) = self.phase.lock() {
             *phase = next;

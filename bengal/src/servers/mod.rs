@@ -12,5 +12,5 @@ mod stop;
 
 pub use find::{Candidate, Findings, Scope, find};
 pub use pidfile::{Found, PidFile, ServerInfo, ServerLock, inspect, remove_stale, take_stale};
-pub use procfs::{PortHolder, PortUser, Process, is_listening, pidfd_open, port_holders, port_users};
+pub use procfs::{PortHolder, PortUser, Process, pidfd_open, port_holders, port_users};
 pub use stop::{Refused, STOP_GRACE, Stopped, stop};
