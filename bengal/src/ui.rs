@@ -16,6 +16,9 @@ const SUCCESS: Style = AnsiColor::Green.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 const URL: Style = AnsiColor::Cyan.on_default();
 
+/// How many errors of one build are printed.
+const ERRORS_SHOWN: usize = 20;
+
 /// How long a build runs before a progress bar is worth drawing.
 const PROGRESS_AFTER: Duration = Duration::from_millis(300);
 
@@ -139,16 +142,20 @@ impl Ui {
         Ui { quiet, verbose }
     }
 
-    /// An error, and every further one the same build found.
+    /// An error, and the further ones the same build found (the first
+    /// [`ERRORS_SHOWN`]: one broken template can fail every page).
     pub fn error(&self, err: &bengal::Error) {
-        for err in std::iter::once(err).chain(&err.more) {
+        for err in std::iter::once(err).chain(&err.more).take(ERRORS_SHOWN) {
             err!("{ERROR}error:{ERROR:#} {err}");
             if let Some(hint) = &err.hint {
                 err!("  {HINT}help:{HINT:#} {hint}");
             }
         }
         if !err.more.is_empty() {
-            err!("{ERROR}error:{ERROR:#} {} errors; fix them and build again", err.more.len() + 1);
+            let count = err.more.len() + 1;
+            let unshown = count.saturating_sub(ERRORS_SHOWN);
+            let unshown = if unshown > 0 { format!(" ({unshown} not shown)") } else { String::new() };
+            err!("{ERROR}error:{ERROR:#} {count} errors{unshown}; fix them and build again");
         }
     }
 

@@ -123,13 +123,16 @@ pub fn render_jobs(
     let data = TemplateData::new(site);
     let total = jobs.len();
     let done = AtomicUsize::new(0);
-    jobs.par_iter()
+    let rendered: Vec<Result<Artifact>> = jobs
+        .par_iter()
         .map(|job| {
             let artifact = data.run(job, templates)?;
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             Ok(artifact)
         })
-        .collect()
+        .collect();
+    // Every error, in the jobs' order (which follows the content's paths).
+    crate::error::all(rendered)
 }
 
 /// A redirect from `alias` to `to`; `/` would replace the home page.
