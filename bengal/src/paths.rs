@@ -14,13 +14,16 @@ use crate::error::{Error, Result};
 /// The name of the configuration file at a site's root.
 pub const CONFIG_FILE: &str = "bengal.toml";
 
-/// Zola's configuration, by its current name and its older one, read when a
-/// site has no `bengal.toml`; in this order.
-pub const ZOLA_CONFIG_FILES: [&str; 2] = ["zola.toml", "config.toml"];
+/// Every configuration file a site may have, in the order they are looked
+/// for: Bengal's, then Zola's by its current name and its older one.
+pub const CONFIG_FILES: [&str; 3] = [CONFIG_FILE, "zola.toml", "config.toml"];
 
-/// Whether `name` (a file at the site root) is a configuration file.
-pub fn is_config_file(name: &str) -> bool {
-    name == CONFIG_FILE || ZOLA_CONFIG_FILES.contains(&name)
+/// The source directories, whose files a build reads and never writes.
+pub const SOURCE_DIRS: [&str; 3] = [CONTENT_DIR, TEMPLATES_DIR, STATIC_DIR];
+
+/// `a/b/c` → `a/b`; `a` → `` (a content or output path's parent).
+pub fn parent_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
 /// The content directory's name, relative to the site root.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, line_of_offset};
-use crate::paths::{CONFIG_FILE, ZOLA_CONFIG_FILES};
+use crate::paths::{CONFIG_FILE, CONFIG_FILES};
 
 /// `bengal.toml` exactly as written.
 #[derive(Debug, Default, Deserialize)]
@@ -182,15 +182,12 @@ impl Config {
     /// Reads the site's configuration from `root`: `bengal.toml`, else Zola's
     /// `zola.toml` or `config.toml`.
     pub fn load(root: &Path) -> Result<Config> {
-        let file = std::iter::once(CONFIG_FILE)
-            .chain(ZOLA_CONFIG_FILES)
-            .find(|name| root.join(name).is_file())
-            .ok_or_else(|| {
-                Error::new(format!("no {CONFIG_FILE} in {}", root.display())).with_hint(
-                    "run bengal inside a site, pass --root DIR, or create a site with `bengal new site NAME` \
+        let file = CONFIG_FILES.into_iter().find(|name| root.join(name).is_file()).ok_or_else(|| {
+            Error::new(format!("no {CONFIG_FILE} in {}", root.display())).with_hint(
+                "run bengal inside a site, pass --root DIR, or create a site with `bengal new site NAME` \
                      (a Zola site's zola.toml or config.toml is read as well)",
-                )
-            })?;
+            )
+        })?;
         let path = root.join(file);
         let text = std::fs::read_to_string(&path).map_err(|err| Error::io(Path::new(file), "read it", err))?;
         let parsed = if file == CONFIG_FILE { Config::parse(&text) } else { super::zola_config::parse(&text) };

@@ -278,7 +278,7 @@ fn parse_entry(
     let in_file = |err: Error| Error { file: Some(display.clone()), ..err };
     let split = frontmatter::split(&text).map_err(in_file)?;
     let content_path = relative_slash_path(content_root, &file);
-    let dir = content_path.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
+    let dir = paths::parent_of(&content_path).to_owned();
     if is_section {
         let (front, _) = frontmatter::parse::<SectionFront>(&split, None).map_err(in_file)?;
         return Ok(Some(Parsed::Section(Box::new(SourceSection {
@@ -310,7 +310,7 @@ fn parse_entry(
     // Its section: the nearest directory above that is not a page bundle.
     let mut section_dir = url_dir.clone();
     while is_bundle(&section_dir) {
-        section_dir = section_dir.rsplit_once('/').map_or("", |(parent, _)| parent).to_owned();
+        section_dir = paths::parent_of(&section_dir).to_owned();
     }
     // `2016-10-08-post.md` is dated by its name, which then leaves the slug.
     let (name_date, stem) = match date_prefix(&name) {

@@ -127,6 +127,13 @@ pub struct PageFront {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl PageFront {
+    /// Whether its own page is written (`render = false` keeps it in lists only).
+    pub fn renders(&self) -> bool {
+        self.render != Some(false)
+    }
+}
+
 /// Front matter of a section (`_index.md`).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -171,6 +178,13 @@ pub struct SectionFront {
     pub _in_search_index: Option<bool>,
     /// Free data for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl SectionFront {
+    /// Whether its own list pages are written.
+    pub fn renders(&self) -> bool {
+        self.render != Some(false)
+    }
 }
 
 /// How a section orders its pages (Zola's `sort_by`). Ties, and pages

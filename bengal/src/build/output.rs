@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::paths::{normal_path, resolve_path, slash_path};
+use crate::paths::{CONFIG_FILES, SOURCE_DIRS, normal_path, parent_of, resolve_path, slash_path};
 
 /// One output file, relative to the output root (e.g. `blog/hello/index.html`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl Artifact {
     }
 }
 
-/// What [`write_output`] did.
+/// What a write of an [`OutputDir`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteReport {
     /// Paths written because they are new or their bytes changed, sorted.
@@ -66,11 +66,8 @@ pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<Pa
     let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     let output_abs = resolve_path(output);
     if root_abs.starts_with(&output_abs)
-        || [crate::paths::CONFIG_FILE]
-            .into_iter()
-            .chain(crate::paths::ZOLA_CONFIG_FILES)
-            .any(|f| output_abs.join(f).exists())
-        || ["content", "templates", "static"].iter().any(|dir| output_abs.starts_with(root_abs.join(dir)))
+        || CONFIG_FILES.iter().any(|f| output_abs.join(f).exists())
+        || SOURCE_DIRS.iter().any(|dir| output_abs.starts_with(root_abs.join(dir)))
     {
         return Err(Error::new(format!("output directory {} would overwrite the site itself", output.display()))
             .with_hint("choose another `output_dir` in bengal.toml or another --output"));
@@ -124,14 +121,13 @@ impl OutputDir {
     /// Makes the directory hold exactly `artifacts` among the files Bengal
     /// wrote; files it did not write stay.
     pub fn write_all(&mut self, artifacts: &[Artifact]) -> Result<WriteReport> {
-        let mut report = self.write_changed(artifacts)?;
-        let wanted: HashSet<String> = artifacts.iter().filter_map(|a| normal_path(a.path())).collect();
+        let (mut report, wanted) = self.write(artifacts)?;
         let mut stale: Vec<String> = self.written.difference(&wanted).cloned().collect();
         stale.sort();
         let mut checked = HashSet::new();
         for path in &stale {
             let target = self.dir.join(path);
-            let parent = path.rsplit_once('/').map_or("", |(parent, _)| parent);
+            let parent = parent_of(path);
             // Never through a symlink that replaced one of its directories.
             if self.real_dirs(parent, false, &mut checked).is_err() {
                 continue;
@@ -153,6 +149,11 @@ impl OutputDir {
     /// Writes the `artifacts` whose bytes changed and leaves every other file
     /// alone (the dev server's partial rebuild).
     pub fn write_changed(&mut self, artifacts: &[Artifact]) -> Result<WriteReport> {
+        self.write(artifacts).map(|(report, _)| report)
+    }
+
+    /// Writes what changed; returns the report and the normal paths written.
+    fn write(&mut self, artifacts: &[Artifact]) -> Result<(WriteReport, HashSet<String>)> {
         let mut paths = Vec::with_capacity(artifacts.len());
         let mut wanted = HashSet::with_capacity(artifacts.len());
         for artifact in artifacts {
@@ -171,8 +172,7 @@ impl OutputDir {
         }
         create_dir(&self.dir)?;
         let mut checked = HashSet::new();
-        let mut parents: Vec<&str> =
-            paths.iter().map(|p| p.rsplit_once('/').map_or("", |(parent, _)| parent)).collect();
+        let mut parents: Vec<&str> = paths.iter().map(|p| parent_of(p)).collect();
         parents.sort_unstable();
         parents.dedup();
         for parent in parents {
@@ -190,7 +190,7 @@ impl OutputDir {
         if self.written.len() != before {
             self.save_record()?;
         }
-        Ok(WriteReport { unchanged: artifacts.len() - changed.len(), changed, removed: Vec::new() })
+        Ok((WriteReport { unchanged: artifacts.len() - changed.len(), changed, removed: Vec::new() }, wanted))
     }
 
     /// Checks that every directory of `relative` (`a/b` checks `a` and `a/b`)
@@ -257,12 +257,7 @@ impl OutputDir {
         let parent = target.parent().unwrap_or(&self.dir);
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         // Named for this process, so that two writers never share one.
-        let temp = parent.join(format!(".{name}.{}.bengal-tmp", std::process::id()));
-        write_new(&temp, &bytes)?;
-        std::fs::rename(&temp, &target).map_err(|err| {
-            let _ = std::fs::remove_file(&temp);
-            Error::io(&target, "move it in place", err)
-        })?;
+        write_by_rename(&parent.join(format!(".{name}.{}.bengal-tmp", std::process::id())), &target, &bytes)?;
         Ok(true)
     }
 
@@ -294,12 +289,7 @@ impl OutputDir {
             text.push('\n');
         }
         let temp = self.dir.join(format!("{RECORD_FILE}.{}.tmp", std::process::id()));
-        write_new(&temp, text.as_bytes())?;
-        let record = self.dir.join(RECORD_FILE);
-        std::fs::rename(&temp, &record).map_err(|err| {
-            let _ = std::fs::remove_file(&temp);
-            Error::io(&record, "move it in place", err)
-        })
+        write_by_rename(&temp, &self.dir.join(RECORD_FILE), text.as_bytes())
     }
 }
 
@@ -310,16 +300,20 @@ fn create_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Writes a file that must not exist yet (never through a planted symlink).
-fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `target` atomically: to `temp` first, created anew
+/// (never through a planted symlink), then renamed over `target`.
+fn write_by_rename(temp: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(temp);
     let written =
-        std::fs::OpenOptions::new().write(true).create_new(true).open(path).and_then(|mut file| file.write_all(bytes));
-    written.map_err(|err| {
-        let _ = std::fs::remove_file(path);
-        Error::io(path, "write it", err)
-    })
+        std::fs::OpenOptions::new().write(true).create_new(true).open(temp).and_then(|mut file| file.write_all(bytes));
+    let moved = written
+        .map_err(|err| Error::io(temp, "write it", err))
+        .and_then(|()| std::fs::rename(temp, target).map_err(|err| Error::io(target, "move it in place", err)));
+    if moved.is_err() {
+        let _ = std::fs::remove_file(temp);
+    }
+    moved
 }
 
 /// Removes the directories of `path` that its removal left empty.

@@ -151,10 +151,10 @@ fn alias_job(file: &Option<PathBuf>, to: &str, alias: &str) -> Result<Job> {
 /// section's list pages by its `render = false` or `redirect_to`.
 pub fn wanted(site: &Site, job: &Job) -> bool {
     match job {
-        Job::Page(index) => site.pages[*index].source.front.render != Some(false),
+        Job::Page(index) => site.pages[*index].source.front.renders(),
         Job::SectionPager { section, .. } => {
             let front = &site.sections[*section].source.front;
-            front.redirect_to.is_none() && front.render != Some(false)
+            front.redirect_to.is_none() && front.renders()
         }
         Job::Feed => site.config.generate_feeds,
         Job::Sitemap => site.config.generate_sitemap,
@@ -344,11 +344,11 @@ impl<'s> TemplateData<'s> {
         let mut value = page_value(site, &site.pages[index], true);
         let link = |page: usize| {
             let source = &site.pages[page].source;
-            json!({"title": page_title(&site.pages[page]), "path": source.path, "render": source.front.render != Some(false)})
+            json!({"title": page_title(&site.pages[page]), "path": source.path, "render": source.front.renders()})
         };
         if let (Some((section_index, position)), Some(object)) = (self.placement[index], value.as_object_mut()) {
             let section = &site.sections[section_index];
-            let rendered = section.source.front.render != Some(false);
+            let rendered = section.source.front.renders();
             object.insert(
                 "section".into(),
                 json!({"title": section.title(&site.config), "path": section.source.path, "render": rendered}),
@@ -503,7 +503,7 @@ impl<'s> TemplateData<'s> {
                     "path": sub.source.path,
                     "permalink": site.config.permalink(&sub.source.path),
                     "page_count": sub.pages.len(),
-                    "render": sub.source.front.render != Some(false),
+                    "render": sub.source.front.renders(),
                 })
             })
             .collect();
@@ -648,7 +648,7 @@ fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         "reading_time": rendered.reading_time(),
         "taxonomies": source.terms,
         "authors": source.front.authors,
-        "render": source.front.render != Some(false),
+        "render": source.front.renders(),
         "extra": source.front.extra,
         "assets": assets,
     });

@@ -213,11 +213,11 @@ impl Site {
                 if !sections[section].source.front.transparent || dir.is_empty() {
                     break;
                 }
-                dir = parent_dir(dir);
+                dir = crate::paths::parent_of(dir);
             }
         }
         for index in 1..sections.len() {
-            let parent = parent_dir(&sections[index].source.dir);
+            let parent = crate::paths::parent_of(&sections[index].source.dir);
             if let Some(&parent) = section_index.get(parent) {
                 sections[parent].subsections.push(index);
             }
@@ -290,7 +290,7 @@ impl Site {
             if dir.is_empty() {
                 return None;
             }
-            dir = parent_dir(dir);
+            dir = crate::paths::parent_of(dir);
         }
     }
 
@@ -445,10 +445,6 @@ fn title_case(name: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-fn parent_dir(dir: &str) -> &str {
-    dir.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
 /// The site's Markdown options with a section's `insert_anchor_links`.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bengal::lifecycle::{self, Exit, Lifecycle, Shutdown, SignalKind};
 use bengal::paths::{LOCK_FILE, PID_FILE};
 use bengal::serve::{self as devserver, Context, Host, ServeOptions, ServerEvent};
-use bengal::servers::{self, Found, PortUser, Process, ServerInfo, ServerLock};
+use bengal::servers::{self, Found, LockHolder, PortUser, Process, ServerInfo, ServerLock};
 use bengal::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
@@ -128,11 +128,11 @@ fn take_over(root: &Path, port: u16, replace: bool, ui: &Ui) -> Result<ServerLoc
         None => {
             match servers::inspect(root)? {
                 Found::Live(info) => replace_live_server(&info, replace, ui)?,
-                Found::Held(holder) => return Err(held_by(holder)),
+                Found::Held(holder) => return Err(held_by(&holder)),
                 // It stopped meanwhile.
                 Found::Nothing | Found::Stale(_) => {}
             }
-            ServerLock::try_acquire(root)?.ok_or_else(|| held_by(None))?
+            ServerLock::try_acquire(root)?.ok_or_else(|| held_by(&LockHolder::Unknown(None)))?
         }
     };
     if let Found::Stale(info) = servers::take_stale(root, &lock)? {
@@ -171,18 +171,18 @@ fn replace_live_server(info: &ServerInfo, replace: bool, ui: &Ui) -> Result<()> 
 }
 
 /// The lock is held by something other than a server that says who it is.
-fn held_by(holder: Option<u32>) -> Error {
-    match holder.and_then(Process::read) {
-        Some(process) if process.is_bengal_server() => {
+fn held_by(holder: &LockHolder) -> Error {
+    match holder {
+        LockHolder::BengalServer(process) => {
             Error::new(format!("another Bengal server (pid {}) is starting for this site", process.pid))
                 .with_hint("open its URL once it is ready, or stop it with `bengal cleanup`")
         }
-        Some(process) => Error::new(format!(
+        LockHolder::Other(_) => Error::new(format!(
             "the site's lock {LOCK_FILE} is held by {}, which is not a Bengal server",
-            process.describe()
+            holder.describe()
         ))
         .with_hint("stop that process, or serve the site from another copy"),
-        None => Error::new(format!("the site's lock {LOCK_FILE} is held by another process"))
+        LockHolder::Unknown(_) => Error::new(format!("the site's lock {LOCK_FILE} is held by {}", holder.describe()))
             .with_hint("run `bengal cleanup` to see what holds it"),
     }
 }

@@ -135,7 +135,7 @@ fn classify(root: &Path, batch: &Batch) -> Plan {
         let exists = path.is_file();
         let first = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
         match first.as_deref() {
-            Some(name) if paths::is_config_file(name) => plan.everything = true,
+            Some(name) if paths::CONFIG_FILES.contains(&name) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
                 let name = paths::slash_path(relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative));
                 // A shortcode is rendered into Markdown bodies: every body may use it.

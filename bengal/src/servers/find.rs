@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::pidfile::{self, Found};
+use super::pidfile::{self, Found, LockHolder};
 use super::procfs::PortHolder;
 use super::procfs::{PortUser, Process, bengal_servers, port_users};
 use crate::error::Result;
@@ -69,13 +69,10 @@ pub fn find(scope: &Scope) -> Result<Findings> {
                 findings.servers.push(Candidate { process, ports: info.ports, site: Some(site.clone()) });
             }
         }
-        Found::Held(holder) => match holder.and_then(Process::read) {
-            Some(process) if process.is_our_server() => {
-                findings.servers.push(Candidate { process, ports: Vec::new(), site: Some(site.clone()) });
-            }
-            Some(process) => findings.foreign_lock = Some(process.describe()),
-            None => findings.foreign_lock = Some(holder.map_or("a process".to_owned(), |pid| format!("pid {pid}"))),
-        },
+        Found::Held(LockHolder::BengalServer(process)) if process.is_our_server() => {
+            findings.servers.push(Candidate { process, ports: Vec::new(), site: Some(site.clone()) });
+        }
+        Found::Held(holder) => findings.foreign_lock = Some(holder.describe()),
         Found::Nothing => {}
     }
     for process in bengal_servers() {

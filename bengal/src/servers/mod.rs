@@ -11,6 +11,6 @@ mod procfs;
 mod stop;
 
 pub use find::{Candidate, Findings, Scope, find};
-pub use pidfile::{Found, PidFile, ServerInfo, ServerLock, inspect, remove_stale, take_stale};
+pub use pidfile::{Found, LockHolder, PidFile, ServerInfo, ServerLock, inspect, remove_stale, take_stale};
 pub use procfs::{PortHolder, PortUser, Process, pidfd_open, port_holders, port_users};
 pub use stop::{Refused, STOP_GRACE, Stopped, stop};

@@ -57,9 +57,39 @@ pub enum Found {
     /// A live Bengal server holds the lock and says who it is.
     Live(ServerInfo),
     /// The lock is held, but not by the server the pid file names: a server
-    /// starting this very moment, or another program. The holder's pid where
-    /// the system tells it (`/proc/locks` on Linux).
-    Held(Option<u32>),
+    /// starting this very moment, or another program.
+    Held(LockHolder),
+}
+
+/// Who holds a site's lock when the pid file does not say.
+#[derive(Debug)]
+pub enum LockHolder {
+    /// A Bengal server (one starting, its pid file not yet written).
+    BengalServer(Process),
+    /// Another program, which is never touched.
+    Other(Process),
+    /// Its pid, where the system tells it (`/proc/locks` on Linux) but
+    /// `/proc` says no more.
+    Unknown(Option<u32>),
+}
+
+impl LockHolder {
+    fn of(pid: Option<u32>) -> LockHolder {
+        match pid.and_then(Process::read) {
+            Some(process) if process.is_bengal_server() => LockHolder::BengalServer(process),
+            Some(process) => LockHolder::Other(process),
+            None => LockHolder::Unknown(pid),
+        }
+    }
+
+    /// `pid 4242 (flock -x …, uid 65534)`, or as much as is known.
+    pub fn describe(&self) -> String {
+        match self {
+            LockHolder::BengalServer(process) | LockHolder::Other(process) => process.describe(),
+            LockHolder::Unknown(Some(pid)) => format!("pid {pid}"),
+            LockHolder::Unknown(None) => "another process".to_owned(),
+        }
+    }
 }
 
 /// The site's lock, held for the server's whole life (released on drop or exit).
@@ -138,7 +168,7 @@ pub fn inspect(root: &Path) -> Result<Found> {
         (false, PidInfo::Read(info)) => Found::Stale(Some(info)),
         (false, PidInfo::Unreadable) => Found::Stale(None),
         (true, PidInfo::Read(info)) if names_a_live_server(&info) => Found::Live(info),
-        (true, _) => Found::Held(lock_holder(&lock_path)),
+        (true, _) => Found::Held(LockHolder::of(lock_holder(&lock_path))),
     })
 }
 
@@ -317,7 +347,10 @@ mod tests {
     fn the_holder_of_the_lock_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let _held = ServerLock::try_acquire(dir.path()).unwrap().unwrap();
-        assert!(matches!(inspect(dir.path()).unwrap(), Found::Held(Some(pid)) if pid == std::process::id()));
+        let Found::Held(LockHolder::Other(holder)) = inspect(dir.path()).unwrap() else {
+            panic!("held by this process")
+        };
+        assert_eq!(holder.pid, std::process::id());
     }
 
     #[test]
