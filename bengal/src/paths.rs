@@ -19,7 +19,7 @@ pub const CONFIG_FILE: &str = "bengal.toml";
 pub const CONFIG_FILES: [&str; 3] = [CONFIG_FILE, "zola.toml", "config.toml"];
 
 /// The source directories, whose files a build reads and never writes.
-pub const SOURCE_DIRS: [&str; 3] = [CONTENT_DIR, TEMPLATES_DIR, STATIC_DIR];
+pub const SOURCE_DIRS: [&str; 5] = [CONTENT_DIR, TEMPLATES_DIR, STATIC_DIR, SASS_DIR, THEMES_DIR];
 
 /// `a/b/c` → `a/b`; `a` → `` (a content or output path's parent).
 pub fn parent_of(path: &str) -> &str {
@@ -34,6 +34,12 @@ pub const TEMPLATES_DIR: &str = "templates";
 
 /// The site's static directory, copied as it is.
 pub const STATIC_DIR: &str = "static";
+
+/// The site's Sass and SCSS, compiled when `compile_sass` is on.
+pub const SASS_DIR: &str = "sass";
+
+/// Where a site keeps its themes (`themes/NAME/`), as in Zola.
+pub const THEMES_DIR: &str = "themes";
 
 /// The pid file, relative to the site root.
 pub const PID_FILE: &str = ".bengal/server.pid";

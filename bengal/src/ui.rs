@@ -219,6 +219,12 @@ impl Ui {
                 notes.ignored.join(", ")
             ));
         }
+        if let Some(theme) = &notes.missing_theme {
+            self.warning(&format!(
+                "theme `{theme}` is not in themes/{theme}/ (a git submodule not checked out?); \
+                 Bengal's built-in theme renders the site instead"
+            ));
+        }
     }
 
     /// The serve banner: what is served, where, and how to stop.

@@ -27,8 +27,34 @@ struct RawConfig {
     generate_feeds: Option<bool>,
     generate_sitemap: Option<bool>,
     generate_robots_txt: Option<bool>,
+    feed_filenames: Option<Vec<String>>,
+    theme: Option<String>,
+    compile_sass: Option<bool>,
+    build_search_index: Option<bool>,
     markdown: MarkdownConfig,
     extra: toml::Table,
+}
+
+/// A taxonomy's options, as Zola's `taxonomies = [{name = "tags", …}]`
+/// gives them (and its templates see them as `taxonomy`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct TaxonomyConfig {
+    pub name: String,
+    /// Terms per list page (else the site's `paginate_by`).
+    pub paginate_by: Option<usize>,
+    /// The word before the number of a term's later list pages.
+    pub paginate_path: Option<String>,
+    /// Whether each term has its own feed.
+    pub feed: bool,
+    /// Whether its pages are written at all.
+    pub render: bool,
+}
+
+impl Default for TaxonomyConfig {
+    fn default() -> Self {
+        TaxonomyConfig { name: String::new(), paginate_by: None, paginate_path: None, feed: false, render: true }
+    }
 }
 
 /// The `[markdown]` table.
@@ -143,6 +169,24 @@ pub struct Config {
     pub output_dir: PathBuf,
     /// Taxonomy names, e.g. `["tags"]`.
     pub taxonomies: Vec<String>,
+    /// Each taxonomy's options, in the order of `taxonomies`.
+    #[serde(skip)]
+    pub taxonomy_options: Vec<TaxonomyConfig>,
+    /// Feed files written for the site (and sections and terms that ask):
+    /// `atom.xml`, `rss.xml`.
+    pub feed_filenames: Vec<String>,
+    /// The theme under `themes/` whose templates, static files and Sass
+    /// the site's own override.
+    pub theme: Option<String>,
+    /// The configured theme, when `themes/` does not have it (then `theme` is
+    /// `None` and the built-in theme renders the site).
+    #[serde(skip)]
+    pub missing_theme: Option<String>,
+    /// Whether `sass/` (and the theme's) is compiled to CSS.
+    pub compile_sass: bool,
+    /// Whether Zola's search index and its script are written.
+    pub build_search_index: bool,
+
     /// Pages per list page; 0 turns pagination off.
     #[serde(skip)]
     pub paginate_by: usize,
@@ -193,6 +237,13 @@ impl Config {
         let parsed = if file == CONFIG_FILE { Config::parse(&text) } else { super::zola_config::parse(&text) };
         let mut config = parsed.map_err(|err| Error { file: Some(PathBuf::from(file)), ..err })?;
         config.file = file;
+        // A theme that is not there (a git submodule not checked out) is
+        // told once; the built-in theme renders the site meanwhile.
+        if let Some(theme) = &config.theme
+            && !root.join(crate::paths::THEMES_DIR).join(theme).is_dir()
+        {
+            config.missing_theme = config.theme.take();
+        }
         Ok(config)
     }
 
@@ -216,7 +267,16 @@ impl Config {
             language: raw.language.unwrap_or_else(|| "en".to_owned()),
             author: raw.author,
             output_dir: raw.output_dir.unwrap_or_else(|| PathBuf::from("public")),
+            taxonomy_options: taxonomies
+                .iter()
+                .map(|name| TaxonomyConfig { name: name.clone(), ..TaxonomyConfig::default() })
+                .collect(),
             taxonomies,
+            feed_filenames: raw.feed_filenames.unwrap_or_else(|| vec!["atom.xml".to_owned()]),
+            theme: raw.theme,
+            missing_theme: None,
+            compile_sass: raw.compile_sass.unwrap_or(false),
+            build_search_index: raw.build_search_index.unwrap_or(false),
             paginate_by: raw.paginate_by.unwrap_or(0),
             slugify_paths: SlugStrategy::On,
             slugify_taxonomies: SlugStrategy::On,
@@ -265,6 +325,24 @@ impl Config {
     /// `/podcast-authors/`, as Zola makes it), with the base path.
     pub fn taxonomy_path(&self, name: &str) -> String {
         self.site_path(&format!("{}/", self.slugify_taxonomies.apply(name)))
+    }
+
+    /// The options of taxonomy `name`.
+    pub fn taxonomy(&self, name: &str) -> Option<&TaxonomyConfig> {
+        self.taxonomy_options.iter().find(|t| t.name == name)
+    }
+
+    /// What templates see as `config`: Bengal's fields, with Zola's names
+    /// beside them (`default_language`, `taxonomies` as objects).
+    pub fn template_value(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            object.insert("default_language".into(), self.language.clone().into());
+            object.insert("taxonomies".into(), serde_json::to_value(&self.taxonomy_options).unwrap_or_default());
+            object.insert("generate_feeds".into(), self.generate_feeds.into());
+            object.insert("mode".into(), "build".into());
+        }
+        value
     }
 
     /// A site-relative path such as `blog/hello/` with the base path added.
@@ -324,6 +402,10 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "generate_feeds",
     "generate_sitemap",
     "generate_robots_txt",
+    "feed_filenames",
+    "theme",
+    "compile_sass",
+    "build_search_index",
 ];
 const ZOLA_NAMES: &[(&str, &str)] = &[("default_language", "language"), ("generate_feed", "generate_feeds")];
 

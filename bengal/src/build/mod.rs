@@ -66,11 +66,13 @@ pub struct ConfigNotes {
     pub file: &'static str,
     /// Keys that ask for what Bengal does not do yet.
     pub ignored: Vec<String>,
+    /// The configured theme, when `themes/` does not have it.
+    pub missing_theme: Option<String>,
 }
 
 impl ConfigNotes {
     pub(crate) fn of(config: &config::Config) -> ConfigNotes {
-        ConfigNotes { file: config.file, ignored: config.ignored.clone() }
+        ConfigNotes { file: config.file, ignored: config.ignored.clone(), missing_theme: config.missing_theme.clone() }
     }
 }
 

@@ -73,13 +73,13 @@ pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<Pa
             .with_hint("choose another `output_dir` in bengal.toml or another --output"));
     }
     // Inside the site, never a hidden directory (`.git`, `.bengal`: a build
-    // must not rewrite a repository's config or the server's lock) nor a
-    // source directory; the dev server's own `.bengal/serve` aside.
+    // must not rewrite a repository's config or the server's lock); the dev
+    // server's own `.bengal/serve` aside.
     if let Ok(inside) = output_abs.strip_prefix(&root_abs)
         && inside != Path::new(crate::paths::SERVE_DIR)
     {
         let mut parts = inside.components().map(|c| c.as_os_str().to_string_lossy());
-        if parts.any(|part| part.starts_with('.') || ["sass", "themes"].contains(&part.as_ref())) {
+        if parts.any(|part| part.starts_with('.')) {
             return Err(Error::new(format!(
                 "output directory {} is inside a directory the site keeps for itself",
                 output.display()

@@ -2,20 +2,23 @@
 //! per file), rendered and written in parallel. Template data for lists is
 //! built once per page, not once per list that shows it.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use chrono::Datelike;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use tera::Context;
 
 use crate::build::config::find_key_line;
+use crate::build::frontmatter::SortBy;
 use crate::build::highlight;
 use crate::build::html::escape_html;
 use crate::build::output::Artifact;
 use crate::build::site::{Page, Section, Site, page_title};
-use crate::build::templates::{THEME_STATIC, Templates};
+use crate::build::templates::{SiteData, THEME_STATIC, Templates};
 use crate::error::{Error, Result};
 use crate::paths::STATIC_DIR;
 
@@ -44,8 +47,8 @@ pub enum Job {
     },
     /// `404.html`.
     NotFound,
-    /// `atom.xml`.
-    Feed,
+    /// The site's feed, by file name (`atom.xml`, `rss.xml`: `feed_filenames`).
+    Feed(String),
     /// `sitemap.xml`.
     Sitemap,
     /// `robots.txt`.
@@ -66,8 +69,14 @@ pub enum Job {
     },
     /// A section's `redirect_to` page, written instead of its list.
     SectionRedirect(usize),
-    /// A section's own `atom.xml` (its `generate_feeds`).
-    SectionFeed(usize),
+    /// A section's own feed (its `generate_feeds`), by file name.
+    SectionFeed(usize, String),
+    /// A taxonomy term's feed (the taxonomy's `feed = true`), by file name.
+    TermFeed {
+        taxonomy: usize,
+        term: usize,
+        name: String,
+    },
     /// A file copied as it is.
     Copy {
         source: PathBuf,
@@ -76,27 +85,41 @@ pub enum Job {
 }
 
 impl Job {
-    /// The template this job renders with, if any.
-    pub fn template<'s>(&self, site: &'s Site) -> Option<&'s str> {
+    /// The template this job renders with, if any: Zola's names first
+    /// (`tags/list.html`, `taxonomy_list.html`), then Bengal's.
+    pub fn template<'s>(&self, site: &'s Site, templates: &Templates) -> Option<Cow<'s, str>> {
+        let first_of = |names: [String; 3]| {
+            let found = names.iter().position(|name| templates.has(name)).unwrap_or(names.len() - 1);
+            names.into_iter().nth(found).map(Cow::Owned)
+        };
         Some(match self {
             Job::Page(index) => {
                 let page = &site.pages[*index];
-                page.source
-                    .front
-                    .template
-                    .as_deref()
-                    .or_else(|| site.inherited_page_template(page))
-                    .unwrap_or("page.html")
+                Cow::Borrowed(
+                    page.source
+                        .front
+                        .template
+                        .as_deref()
+                        .or_else(|| site.inherited_page_template(page))
+                        .unwrap_or("page.html"),
+                )
             }
             Job::SectionPager { section, .. } => {
                 let default = if *section == 0 { "index.html" } else { "section.html" };
-                site.sections[*section].source.front.template.as_deref().unwrap_or(default)
+                Cow::Borrowed(site.sections[*section].source.front.template.as_deref().unwrap_or(default))
             }
-            Job::Taxonomy(_) => "taxonomy.html",
-            Job::TermPager { .. } => "term.html",
-            Job::NotFound => "404.html",
-            Job::Feed | Job::SectionFeed(_) => "atom.xml",
-            Job::Sitemap => "sitemap.xml",
+            Job::Taxonomy(t) => {
+                let name = &site.taxonomies[*t].name;
+                return first_of([format!("{name}/list.html"), "taxonomy_list.html".into(), "taxonomy.html".into()]);
+            }
+            Job::TermPager { taxonomy, .. } => {
+                let name = &site.taxonomies[*taxonomy].name;
+                return first_of([format!("{name}/single.html"), "taxonomy_single.html".into(), "term.html".into()]);
+            }
+            Job::NotFound => Cow::Borrowed("404.html"),
+            Job::Feed(name) | Job::SectionFeed(_, name) | Job::TermFeed { name, .. } => Cow::Owned(name.clone()),
+            Job::Sitemap => Cow::Borrowed("sitemap.xml"),
+            Job::Robots if templates.has("robots.txt") => Cow::Borrowed("robots.txt"),
             _ => return None,
         })
     }
@@ -121,6 +144,7 @@ pub fn render_jobs(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Artifact>> {
     let data = TemplateData::new(site);
+    templates.set_site_data(data.site_data(templates.uses_site_functions()));
     let total = jobs.len();
     let done = AtomicUsize::new(0);
     let rendered: Vec<Result<Artifact>> = jobs
@@ -156,7 +180,7 @@ pub fn wanted(site: &Site, job: &Job) -> bool {
             let front = &site.sections[*section].source.front;
             front.redirect_to.is_none() && front.renders()
         }
-        Job::Feed => site.config.generate_feeds,
+        Job::Feed(_) => site.config.generate_feeds,
         Job::Sitemap => site.config.generate_sitemap,
         Job::Robots => site.config.generate_robots_txt,
         _ => true,
@@ -180,20 +204,34 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
             jobs.push(Job::Alias { to: section.source.path.clone(), from: first });
         }
         if front.generate_feeds {
-            jobs.push(Job::SectionFeed(index));
+            jobs.extend(site.config.feed_filenames.iter().map(|name| Job::SectionFeed(index, name.clone())));
         }
         for alias in &front.aliases {
             jobs.push(alias_job(&section.source.file, &section.source.path, alias)?);
         }
     }
     for (t, taxonomy) in site.taxonomies.iter().enumerate() {
+        let options = site.config.taxonomy(&taxonomy.name);
+        if options.is_some_and(|o| !o.render) {
+            continue;
+        }
         jobs.push(Job::Taxonomy(t));
+        let per = options.and_then(|o| o.paginate_by).unwrap_or(site.config.paginate_by);
+        let feed = options.is_some_and(|o| o.feed);
         for (index, term) in taxonomy.terms.iter().enumerate() {
-            let pagers = pager_count(term.pages.len(), site.config.paginate_by);
+            let pagers = pager_count(term.pages.len(), per);
             jobs.extend((0..pagers).map(|pager| Job::TermPager { taxonomy: t, term: index, pager }));
+            if feed {
+                jobs.extend(site.config.feed_filenames.iter().map(|name| Job::TermFeed {
+                    taxonomy: t,
+                    term: index,
+                    name: name.clone(),
+                }));
+            }
         }
     }
-    jobs.extend([Job::NotFound, Job::Feed, Job::Sitemap, Job::Robots]);
+    jobs.extend(site.config.feed_filenames.iter().map(|name| Job::Feed(name.clone())));
+    jobs.extend([Job::NotFound, Job::Sitemap, Job::Robots]);
     for page in &site.pages {
         for alias in &page.source.front.aliases {
             jobs.push(alias_job(&Some(page.source.file.clone()), &page.source.path, alias)?);
@@ -270,6 +308,10 @@ pub fn pager_path(base: &str, word: &str, pager: usize) -> String {
 /// The word in the URLs of a list's later pages.
 const PAGER_WORD: &str = "page";
 
+fn taxonomy_pager_word(options: Option<&crate::build::config::TaxonomyConfig>) -> &str {
+    options.and_then(|o| o.paginate_path.as_deref()).map(|w| w.trim_matches('/')).unwrap_or(PAGER_WORD)
+}
+
 fn section_pager_word(section: &Section) -> &str {
     section.source.front.paginate_path.as_deref().map(|w| w.trim_matches('/')).unwrap_or(PAGER_WORD)
 }
@@ -309,7 +351,7 @@ impl<'s> TemplateData<'s> {
             .map(|s| json!({"title": s.title(&site.config), "path": s.source.path, "permalink": site.config.permalink(&s.source.path)}))
             .collect();
         let mut globals = Context::new();
-        globals.insert("config", &site.config);
+        globals.insert("config", &site.config.template_value());
         globals.insert("nav", &nav);
         let taxonomies: Vec<Value> = site
             .config
@@ -324,6 +366,7 @@ impl<'s> TemplateData<'s> {
         let recent_values: Vec<Value> = recent.iter().map(|&i| page_value(site, &site.pages[i], false)).collect();
         globals.insert("recent_pages", &recent_values);
         globals.insert("bengal_version", env!("CARGO_PKG_VERSION"));
+        globals.insert("lang", &site.config.language);
         let mut placement = vec![None; site.pages.len()];
         for (section_index, section) in site.sections.iter().enumerate() {
             for (position, &page) in section.pages.iter().enumerate() {
@@ -333,12 +376,48 @@ impl<'s> TemplateData<'s> {
         TemplateData { site, globals, listed, placement }
     }
 
+    /// What the site functions read: the links always; every page, section
+    /// and taxonomy only when a template calls for them (`full`), since on a
+    /// large site that is every page's content again.
+    fn site_data(&self, full: bool) -> SiteData {
+        let site = self.site;
+        let mut data = SiteData { links: site.links(), ..SiteData::default() };
+        if !full {
+            return data;
+        }
+        data.pages = (0..site.pages.len())
+            .into_par_iter()
+            .map(|index| (site.pages[index].source.content_path.clone(), self.page_full(index)))
+            .collect();
+        data.sections = site
+            .sections
+            .iter()
+            .map(|section| (section_relative_path(&section.source.dir), self.section_value(section, true)))
+            .collect();
+        data.taxonomies = (0..site.taxonomies.len())
+            .map(|t| {
+                let taxonomy = &site.taxonomies[t];
+                let items: Vec<Value> = (0..taxonomy.terms.len()).map(|term| self.term_value(t, term, true)).collect();
+                let value = json!({
+                    "kind": site.config.taxonomy(&taxonomy.name),
+                    "lang": site.config.language,
+                    "permalink": site.config.permalink(&site.config.taxonomy_path(&taxonomy.name)),
+                    "items": items,
+                });
+                (taxonomy.name.clone(), value)
+            })
+            .collect();
+        data
+    }
+
     /// Page `index` as lists show it.
     fn listed(&self, index: usize) -> &Value {
         self.listed[index].get_or_init(|| page_value(self.site, &self.site.pages[index], false))
     }
 
-    /// A page with its body, its section, and its neighbours in the section's list.
+    /// A page with its body, its section, and its neighbours in the
+    /// section's list: Bengal's `previous`/`next` always, Zola's
+    /// `lower`/`higher` when the section sorts its pages.
     fn page_full(&self, index: usize) -> Value {
         let site = self.site;
         let mut value = page_value(site, &site.pages[index], true);
@@ -348,15 +427,22 @@ impl<'s> TemplateData<'s> {
         };
         if let (Some((section_index, position)), Some(object)) = (self.placement[index], value.as_object_mut()) {
             let section = &site.sections[section_index];
-            let rendered = section.source.front.renders();
+            let front = &section.source.front;
             object.insert(
                 "section".into(),
-                json!({"title": section.title(&site.config), "path": section.source.path, "render": rendered}),
+                json!({"title": section.title(&site.config), "path": section.source.path, "render": front.renders()}),
             );
-            let previous = position.checked_sub(1).map(|p| link(section.pages[p]));
-            let next = section.pages.get(position + 1).map(|&p| link(p));
-            object.insert("previous".into(), previous.unwrap_or(Value::Null));
-            object.insert("next".into(), next.unwrap_or(Value::Null));
+            let previous = position.checked_sub(1).map(|p| section.pages[p]);
+            let next = section.pages.get(position + 1).copied();
+            object.insert("previous".into(), previous.map(link).unwrap_or(Value::Null));
+            object.insert("next".into(), next.map(link).unwrap_or(Value::Null));
+            let sorted = front.sort_by.is_some_and(|sort| sort != SortBy::None) && !front.transparent;
+            let sibling = |page: Option<usize>| match page {
+                Some(page) if sorted => self.listed(page).clone(),
+                _ => Value::Null,
+            };
+            object.insert("lower".into(), sibling(previous));
+            object.insert("higher".into(), sibling(next));
         }
         value
     }
@@ -364,6 +450,7 @@ impl<'s> TemplateData<'s> {
     fn context(&self, current_path: &str) -> Context {
         let mut context = self.globals.clone();
         context.insert("current_path", current_path);
+        context.insert("current_url", &self.site.config.permalink(current_path));
         context
     }
 
@@ -372,36 +459,43 @@ impl<'s> TemplateData<'s> {
         match job {
             Job::Page(index) => {
                 let page = &site.pages[*index];
-                let template = job.template(site).unwrap_or("page.html");
-                check_template(templates, template, &site.root.join(&page.source.file), page.source.body_line)
+                let template = job.template(site, templates).unwrap_or(Cow::Borrowed("page.html"));
+                check_template(templates, &template, &site.root.join(&page.source.file), page.source.body_line)
                     .map_err(|err| Error { file: Some(page.source.file.clone()), ..err })?;
                 let mut context = self.context(&page.source.path);
                 context.insert("page", &self.page_full(*index));
-                let html = templates.render(template, &context, &page.source.file)?;
+                let html = templates.render(&template, &context, &page.source.file)?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &page.source.path)), html))
             }
             Job::SectionPager { section, pager } => {
-                self.section_pager(*section, *pager, job.template(site).unwrap_or("section.html"), templates)
+                let template = job.template(site, templates).unwrap_or(Cow::Borrowed("section.html"));
+                self.section_pager(*section, *pager, &template, templates)
             }
             Job::Taxonomy(t) => {
                 let taxonomy = &site.taxonomies[*t];
                 let path = site.config.taxonomy_path(&taxonomy.name);
                 let mut context = self.context(&path);
-                context.insert("taxonomy", &self.taxonomy_value(*t, true));
-                let html = templates.render("taxonomy.html", &context, Path::new(&path))?;
+                let value = self.taxonomy_value(*t, true);
+                context.insert("terms", &value["terms"]);
+                context.insert("taxonomy", &value);
+                let template = job.template(site, templates).unwrap_or(Cow::Borrowed("taxonomy.html"));
+                let html = templates.render(&template, &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
             Job::TermPager { taxonomy, term, pager } => {
                 let term_data = &site.taxonomies[*taxonomy].terms[*term];
                 let base = self.term_path(*taxonomy, *term);
-                let path = pager_path(&base, PAGER_WORD, *pager);
+                let options = site.config.taxonomy(&site.taxonomies[*taxonomy].name);
+                let per = options.and_then(|o| o.paginate_by).unwrap_or(site.config.paginate_by);
+                let word = taxonomy_pager_word(options);
+                let path = pager_path(&base, word, *pager);
                 let mut context = self.context(&path);
                 context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
-                context.insert("term", &self.term_value(*taxonomy, *term, site.config.paginate_by == 0));
-                let list =
-                    List { pages: &term_data.pages, base: &base, word: PAGER_WORD, per: site.config.paginate_by };
+                context.insert("term", &self.term_value(*taxonomy, *term, per == 0));
+                let list = List { pages: &term_data.pages, base: &base, word, per };
                 context.insert("paginator", &self.paginator(&list, *pager));
-                let html = templates.render("term.html", &context, Path::new(&path))?;
+                let template = job.template(site, templates).unwrap_or(Cow::Borrowed("term.html"));
+                let html = templates.render(&template, &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
             Job::NotFound => {
@@ -412,19 +506,32 @@ impl<'s> TemplateData<'s> {
                 )?;
                 Ok(bytes("404.html", html))
             }
-            Job::Feed => {
-                let path = site.config.site_path("atom.xml");
-                let xml =
-                    templates.render("atom.xml", &self.feed_context(&site.dated, &path), Path::new("atom.xml"))?;
-                Ok(bytes("atom.xml", xml))
+            Job::Feed(name) => {
+                let path = site.config.site_path(name);
+                let xml = templates.render(name, &self.feed_context(&site.dated, &path), Path::new(name))?;
+                Ok(bytes(name.clone(), xml))
             }
-            Job::SectionFeed(index) => {
+            Job::SectionFeed(index, name) => {
                 let section = &site.sections[*index];
                 let mut dated: Vec<usize> =
                     section.pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();
                 dated.sort_by(|&a, &b| crate::build::site::compare_pages(&site.pages[a], &site.pages[b]));
-                let path = format!("{}atom.xml", section.source.path);
-                let xml = templates.render("atom.xml", &self.feed_context(&dated, &path), Path::new(&path))?;
+                let path = format!("{}{name}", section.source.path);
+                let mut context = self.feed_context(&dated, &path);
+                context.insert("section", &self.section_value(section, false));
+                let xml = templates.render(name, &context, Path::new(&path))?;
+                Ok(bytes(output_dir_of(site, &path), xml))
+            }
+            Job::TermFeed { taxonomy, term, name } => {
+                let path = format!("{}{name}", self.term_path(*taxonomy, *term));
+                let pages = &site.taxonomies[*taxonomy].terms[*term].pages;
+                let mut dated: Vec<usize> =
+                    pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();
+                dated.sort_by(|&a, &b| crate::build::site::compare_pages(&site.pages[a], &site.pages[b]));
+                let mut context = self.feed_context(&dated, &path);
+                context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
+                context.insert("term", &self.term_value(*taxonomy, *term, false));
+                let xml = templates.render(name, &context, Path::new(&path))?;
                 Ok(bytes(output_dir_of(site, &path), xml))
             }
             Job::SectionRedirect(index) => {
@@ -444,6 +551,14 @@ impl<'s> TemplateData<'s> {
                 context.insert("entries", &self.sitemap_entries());
                 let xml = templates.render("sitemap.xml", &context, Path::new("sitemap.xml"))?;
                 Ok(bytes("sitemap.xml", xml))
+            }
+            Job::Robots if templates.has("robots.txt") => {
+                let text = templates.render(
+                    "robots.txt",
+                    &self.context(&site.config.site_path("robots.txt")),
+                    Path::new("robots.txt"),
+                )?;
+                Ok(bytes("robots.txt", text))
             }
             Job::Robots => {
                 let sitemap = site.config.permalink(&site.config.site_path("sitemap.xml"));
@@ -491,17 +606,22 @@ impl<'s> TemplateData<'s> {
         Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
     }
 
-    fn section_value(&self, section: &Section, with_pages: bool) -> Value {
+    /// A section with Zola's names and shapes. Its `subsections` are objects
+    /// (Bengal's) that carry Zola's `relative_path`, which `get_section`
+    /// also accepts in place of the path text.
+    pub(crate) fn section_value(&self, section: &Section, with_pages: bool) -> Value {
         let site = self.site;
+        let config = &site.config;
         let subsections: Vec<Value> = section
             .subsections
             .iter()
             .map(|&i| {
                 let sub = &site.sections[i];
                 json!({
-                    "title": sub.title(&site.config),
+                    "title": sub.title(config),
                     "path": sub.source.path,
-                    "permalink": site.config.permalink(&sub.source.path),
+                    "permalink": config.permalink(&sub.source.path),
+                    "relative_path": section_relative_path(&sub.source.dir),
                     "page_count": sub.pages.len(),
                     "render": sub.source.front.renders(),
                 })
@@ -511,18 +631,37 @@ impl<'s> TemplateData<'s> {
         // each of its list pages does not carry every page of the section.
         let pages: Vec<&Value> =
             if with_pages { section.pages.iter().map(|&i| self.listed(i)).collect() } else { Vec::new() };
+        let front = &section.source.front;
+        let rendered = &section.rendered;
         json!({
-            "title": section.title(&site.config),
-            "description": section.source.front.description,
-            "content": section.rendered.html,
+            "title": section.title(config),
+            "description": front.description,
+            "content": rendered.html,
             "path": section.source.path,
-            "permalink": site.config.permalink(&section.source.path),
+            "components": components(site, &section.source.path),
+            "permalink": config.permalink(&section.source.path),
+            "relative_path": section_relative_path(&section.source.dir),
+            "colocated_path": null,
+            "ancestors": ancestors(site, &section.source.dir, false),
+            "draft": front.draft,
             "pages": pages,
             "subsections": subsections,
-            "extra": section.source.front.extra,
+            "toc": toc_tree(site, &section.source.path, &rendered.toc),
+            "word_count": rendered.word_count,
+            "reading_time": rendered.reading_time(),
+            "assets": [],
+            "lang": config.language,
+            "translations": [],
+            "backlinks": [],
+            "generate_feeds": front.generate_feeds,
+            "transparent": front.transparent,
+            "paginate_by": front.paginate_by,
+            "paginate_reversed": front.paginate_reversed,
+            "extra": front.extra,
         })
     }
 
+    /// Zola's paginator; its links are permalinks, as in Zola.
     fn paginator(&self, list: &List<'_>, pager: usize) -> Value {
         let List { pages, base, word, per } = *list;
         let number_pagers = pager_count(pages.len(), per);
@@ -530,14 +669,17 @@ impl<'s> TemplateData<'s> {
             0 => pages.iter().map(|&i| self.listed(i)).collect(),
             per => pages.iter().skip(pager * per).take(per).map(|&i| self.listed(i)).collect(),
         };
+        let link = |pager: usize| self.site.config.permalink(&pager_path(base, word, pager));
         json!({
             "pages": shown,
+            "paginate_by": per,
+            "base_url": self.site.config.permalink(&format!("{base}{word}/")),
             "current_index": pager + 1,
             "number_pagers": number_pagers,
-            "first": base,
-            "last": pager_path(base, word, number_pagers - 1),
-            "previous": (pager > 0).then(|| pager_path(base, word, pager - 1)),
-            "next": (pager + 1 < number_pagers).then(|| pager_path(base, word, pager + 1)),
+            "first": link(0),
+            "last": link(number_pagers - 1),
+            "previous": (pager > 0).then(|| link(pager - 1)),
+            "next": (pager + 1 < number_pagers).then(|| link(pager + 1)),
             "total_pages": pages.len(),
         })
     }
@@ -569,11 +711,17 @@ impl<'s> TemplateData<'s> {
         } else {
             Vec::new()
         };
+        let options = self.site.config.taxonomy(&taxonomy.name);
         json!({
             "name": taxonomy.name,
             "permalink": self.site.config.permalink(&path),
             "path": path,
             "terms": terms,
+            "paginate_by": options.and_then(|o| o.paginate_by),
+            "paginate_path": options.and_then(|o| o.paginate_path.as_deref()),
+            "feed": options.is_some_and(|o| o.feed),
+            "render": options.is_none_or(|o| o.render),
+            "lang": self.site.config.language,
         })
     }
 
@@ -581,13 +729,14 @@ impl<'s> TemplateData<'s> {
     fn feed_context(&self, pages: &[usize], path: &str) -> Context {
         let site = self.site;
         let dated: Vec<&Page> = pages.iter().map(|&i| &site.pages[i]).collect();
+        let shown: Vec<Value> = dated.iter().take(FEED_ENTRIES).map(|page| page_value(site, page, true)).collect();
         let entries: Vec<Value> = dated
             .iter()
-            .take(FEED_ENTRIES)
-            .map(|page| {
+            .zip(&shown)
+            .map(|(page, value)| {
                 let published = page.source.date.as_ref().map(|d| d.rfc3339());
                 let updated = page.source.updated.as_ref().map(|d| d.rfc3339()).or_else(|| published.clone());
-                json!({"page": page_value(site, page, true), "published": published, "updated": updated})
+                json!({"page": value, "published": published, "updated": updated})
             })
             .collect();
         let last_updated = dated
@@ -600,6 +749,7 @@ impl<'s> TemplateData<'s> {
         context.insert("feed_url", &site.config.permalink(path));
         context.insert("last_updated", &last_updated);
         context.insert("entries", &entries);
+        context.insert("pages", &shown);
         context
     }
 
@@ -626,23 +776,35 @@ impl<'s> TemplateData<'s> {
     }
 }
 
-/// A page as templates see it; lists leave out `content` and `toc`.
-fn page_value(site: &Site, page: &Page, full: bool) -> Value {
+/// A page as templates see it, with Zola's names and shapes (and Bengal's
+/// `weight` and `render`); lists leave out `content` and `toc`.
+pub(crate) fn page_value(site: &Site, page: &Page, full: bool) -> Value {
     let source = &page.source;
     let rendered = &page.rendered;
-    let assets: Vec<String> =
-        bundle_assets(site, page).map(|(_, relative)| format!("{}{relative}", source.path)).collect();
+    let bundle = crate::paths::parent_of(&source.content_path);
+    let assets: Vec<String> = bundle_assets(site, page)
+        .map(|(_, relative)| if bundle.is_empty() { format!("/{relative}") } else { format!("/{bundle}/{relative}") })
+        .collect();
     let slug = source.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    let colocated = source.content_path.ends_with("/index.md").then(|| format!("{bundle}/"));
+    let date = source.date.as_ref().map(|d| d.at.date());
     let mut value = json!({
         "title": page_title(page),
         "description": source.front.description,
         "date": source.date.as_ref().map(|d| &d.text),
         "updated": source.updated.as_ref().map(|d| &d.text),
+        "year": date.map(|d| d.year()),
+        "month": date.map(|d| d.month()),
+        "day": date.map(|d| d.day()),
         "draft": source.front.draft,
         "weight": source.front.weight,
         "slug": slug,
         "path": source.path,
+        "components": components(site, &source.path),
         "permalink": site.config.permalink(&source.path),
+        "relative_path": source.content_path,
+        "colocated_path": colocated,
+        "ancestors": ancestors(site, &source.section_dir, true),
         "summary": rendered.summary,
         "word_count": rendered.word_count,
         "reading_time": rendered.reading_time(),
@@ -651,12 +813,79 @@ fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         "render": source.front.renders(),
         "extra": source.front.extra,
         "assets": assets,
+        "lang": site.config.language,
+        "translations": [],
+        "backlinks": [],
     });
     if full && let Some(object) = value.as_object_mut() {
         object.insert("content".into(), Value::String(rendered.html.clone()));
-        object.insert("toc".into(), json!(rendered.toc));
+        object.insert("toc".into(), toc_tree(site, &source.path, &rendered.toc));
     }
     value
+}
+
+/// The relative paths (`_index.md`, `blog/_index.md`) of the sections above
+/// content directory `dir`, the root first; `dir`'s own when `inclusive`.
+fn ancestors(site: &Site, dir: &str, inclusive: bool) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut current = if inclusive { Some(dir) } else { (!dir.is_empty()).then(|| crate::paths::parent_of(dir)) };
+    while let Some(at) = current {
+        if site.section_in(at).is_some() {
+            chain.push(section_relative_path(at));
+        }
+        current = (!at.is_empty()).then(|| crate::paths::parent_of(at));
+    }
+    chain.reverse();
+    chain
+}
+
+/// `blog` → `blog/_index.md`, `` → `_index.md`: how Zola names a section.
+pub(crate) fn section_relative_path(dir: &str) -> String {
+    if dir.is_empty() { "_index.md".to_owned() } else { format!("{dir}/_index.md") }
+}
+
+/// A site path split on `/`, without the base path (Zola's `components`).
+fn components(site: &Site, path: &str) -> Vec<String> {
+    output_dir_of(site, path).split('/').filter(|part| !part.is_empty()).map(str::to_owned).collect()
+}
+
+/// Headings as Zola's nested table of contents: each with its `permalink`
+/// and the lower-level headings under it as `children`.
+fn toc_tree(site: &Site, path: &str, headings: &[crate::build::markdown::Heading]) -> Value {
+    fn take(site: &Site, path: &str, headings: &[crate::build::markdown::Heading], at: &mut usize) -> Vec<Value> {
+        let mut level = None;
+        let mut items = Vec::new();
+        while let Some(heading) = headings.get(*at) {
+            match level {
+                Some(level) if heading.level < level => break,
+                Some(level) if heading.level > level => {
+                    let children = take(site, path, headings, at);
+                    if let Some(Value::Array(under)) =
+                        items.last_mut().and_then(|last: &mut Value| last.get_mut("children"))
+                    {
+                        under.extend(children);
+                    }
+                    continue;
+                }
+                _ => level = Some(heading.level),
+            }
+            *at += 1;
+            items.push(json!({
+                "level": heading.level,
+                "id": heading.id,
+                "title": heading.title,
+                "permalink": format!("{}#{}", site.config.permalink(path), heading.id),
+                "children": [],
+            }));
+        }
+        items
+    }
+    let mut at = 0;
+    let mut tree = Vec::new();
+    while at < headings.len() {
+        tree.extend(take(site, path, headings, &mut at));
+    }
+    Value::Array(tree)
 }
 
 /// A page bundle's co-located files, each with its path inside the bundle

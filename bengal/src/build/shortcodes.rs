@@ -64,13 +64,24 @@ fn placeholder(index: usize) -> String {
 /// How deeply a shortcode argument's lists may nest.
 const MAX_LIST_DEPTH: usize = 16;
 
+/// What a shortcode sees of the page or section it is in: `("page", its
+/// front matter and paths)`, computed only when a body has a shortcode.
+pub type Owner<'a> = &'a (dyn Fn() -> (&'static str, Value) + Sync);
+
 /// Expands every shortcode of `body` (lines in errors are lines of `body`).
-pub fn expand(body: &str, templates: &Templates, config: &Config) -> Result<Expanded> {
+/// Each shortcode sees its arguments, `nth`, `config`, `lang` and `page` or
+/// `section` (from `owner`), as in Zola.
+pub fn expand(body: &str, templates: &Templates, config: &Config, owner: Owner<'_>) -> Result<Expanded> {
     let mut expanded = Expanded { markdown: String::with_capacity(body.len()), html: Vec::new() };
     if !body.contains("{{") && !body.contains("{%") {
         expanded.markdown.push_str(body);
         return Ok(expanded);
     }
+    let mut base = Context::new();
+    base.insert("config", &config.template_value());
+    base.insert("lang", &config.language);
+    let (kind, value) = owner();
+    base.insert(kind, &value);
     let mut nth: HashMap<String, usize> = HashMap::new();
     let mut rest = 0;
     let mut at = 0;
@@ -91,12 +102,11 @@ pub fn expand(body: &str, templates: &Templates, config: &Config) -> Result<Expa
         let line = || line_of_offset(body, found);
         let count = nth.entry(name.clone()).or_default();
         *count += 1;
-        let mut context = Context::new();
+        let mut context = base.clone();
         for (key, value) in args {
             context.insert(key, &value);
         }
         context.insert("nth", count);
-        context.insert("config", config);
         if let Some(inner) = inner {
             context.insert("body", &inner);
         }
@@ -291,6 +301,8 @@ fn snippet(text: &str) -> String {
 mod tests {
     use super::*;
 
+    const NO_OWNER: Owner<'static> = &|| ("page", Value::Null);
+
     fn site(shortcodes: &[(&str, &str)]) -> (tempfile::TempDir, Templates, Config) {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in shortcodes {
@@ -312,7 +324,7 @@ mod tests {
         ]);
         let body = "A {{ yt(id=\"x1\") }} and {{yt(id='x2')}}.\n\n{% note(kind=\"Tip\") %}read *this*{% end %}\n\n\
                     {{ sum(a=1, b=2.5, list=[1, 2, 3], flag=true) }} {{/* yt(id=\"raw\") */}} {{ page.title }}\n";
-        let expanded = expand(body, &templates, &config).unwrap();
+        let expanded = expand(body, &templates, &config, NO_OWNER).unwrap();
         assert!(expanded.markdown.contains("> **Tip**: read *this*"), "{}", expanded.markdown);
         assert!(expanded.markdown.contains("{{ yt(id=\"raw\") }} {{ page.title }}"), "{}", expanded.markdown);
         let html = expanded.restore(&expanded.markdown);
@@ -326,15 +338,15 @@ mod tests {
     #[test]
     fn unknown_shortcodes_and_bad_arguments_name_their_line() {
         let (_dir, templates, config) = site(&[("yt.html", "{{ id }}")]);
-        let err = expand("one\n\n{{ vimeo(id=\"1\") }}\n", &templates, &config).err().unwrap();
+        let err = expand("one\n\n{{ vimeo(id=\"1\") }}\n", &templates, &config, NO_OWNER).err().unwrap();
         assert_eq!(err.line, Some(3));
         assert!(err.message.contains("vimeo"), "{err}");
-        let err = expand("{{ yt(id=\"open) }}\n", &templates, &config).err().unwrap();
+        let err = expand("{{ yt(id=\"open) }}\n", &templates, &config, NO_OWNER).err().unwrap();
         assert!(err.message.contains("never closed"), "{err}");
-        let err = expand("x\n{% yt(id=\"1\") %}no end\n", &templates, &config).err().unwrap();
+        let err = expand("x\n{% yt(id=\"1\") %}no end\n", &templates, &config, NO_OWNER).err().unwrap();
         assert_eq!(err.line, Some(2));
         let deep = format!("{{{{ yt(id={}) }}}}", "[".repeat(10_000));
-        let err = expand(&deep, &templates, &config).err().unwrap();
+        let err = expand(&deep, &templates, &config, NO_OWNER).err().unwrap();
         assert!(err.message.contains("nest deeper"), "{err}");
     }
 
@@ -342,9 +354,9 @@ mod tests {
     fn hostile_bodies_stay_linear() {
         let (_dir, templates, config) = site(&[("a.html", "x")]);
         let unclosed = "{{/* ".repeat(100_000);
-        assert_eq!(expand(&unclosed, &templates, &config).unwrap().markdown, unclosed);
+        assert_eq!(expand(&unclosed, &templates, &config, NO_OWNER).unwrap().markdown, unclosed);
         let many = "{{ a() }} ".repeat(20_000);
-        let expanded = expand(&many, &templates, &config).unwrap();
+        let expanded = expand(&many, &templates, &config, NO_OWNER).unwrap();
         assert_eq!(expanded.restore(&expanded.markdown), "x ".repeat(20_000));
     }
 }

@@ -151,6 +151,7 @@ impl Site {
         let shortcodes_fingerprint = templates.shortcodes_fingerprint();
         check_unique_paths(&content.pages, &content.sections)?;
         let links = link_map(&content.pages, &content.sections);
+        templates.set_site_data(crate::build::templates::SiteData { links: links.clone(), ..Default::default() });
         // Rendered bodies depend on the paths links resolve to, so they are
         // reused only while every path is as before.
         let reusable: HashMap<&str, &Page> = match previous {
@@ -167,9 +168,10 @@ impl Site {
         let fronts: HashMap<&str, &SectionFront> =
             content.sections.iter().map(|s| (s.dir.as_str(), &s.front)).collect();
         let options_in = |dir: &str| markdown_options(&config.markdown, fronts.get(dir).copied());
-        let render_body = |options: &MarkdownConfig, file: &Path, body: &str, body_line: usize| {
-            render_markdown(options, &resolve, (templates, &config), file, body, body_line)
-        };
+        let render_body =
+            |options: &MarkdownConfig, file: &Path, body: &str, body_line: usize, owner: shortcodes::Owner<'_>| {
+                render_markdown(options, &resolve, (templates, &config, owner), file, body, body_line)
+            };
         let pages: Vec<Result<Page>> = content
             .pages
             .par_iter()
@@ -182,7 +184,10 @@ impl Site {
                     {
                         Arc::clone(&old_page.rendered)
                     }
-                    _ => Arc::new(render_body(&options, &source.file, &source.body, source.body_line)?),
+                    _ => {
+                        let owner = || ("page", page_meta(&config, &root, source));
+                        Arc::new(render_body(&options, &source.file, &source.body, source.body_line, &owner)?)
+                    }
                 };
                 Ok(Page { source: Arc::clone(source), rendered })
             })
@@ -193,7 +198,10 @@ impl Site {
             .iter()
             .map(|source| {
                 let rendered = match &source.file {
-                    Some(file) => render_body(&options_in(&source.dir), file, &source.body, source.body_line)?,
+                    Some(file) => {
+                        let owner = || ("section", section_meta(&config, source));
+                        render_body(&options_in(&source.dir), file, &source.body, source.body_line, &owner)?
+                    }
                     None => Rendered::default(),
                 };
                 let source = source.clone();
@@ -255,7 +263,8 @@ impl Site {
     pub fn replace_page(&mut self, index: usize, source: SourcePage, templates: &Templates) -> Result<()> {
         let resolve = |target: &str| self.resolve_link(target);
         let options = self.markdown_options_in(&source.section_dir);
-        let shortcodes = (templates, &self.config);
+        let owner = || ("page", page_meta(&self.config, &self.root, &source));
+        let shortcodes = (templates, &self.config, &owner as shortcodes::Owner<'_>);
         let rendered = render_markdown(&options, &resolve, shortcodes, &source.file, &source.body, source.body_line)?;
         let page = Page { source: Arc::new(source), rendered: Arc::new(rendered) };
         // Most pages link to no heading: the map of every heading is built
@@ -463,19 +472,66 @@ fn markdown_options(site: &MarkdownConfig, section: Option<&SectionFront>) -> Ma
 fn render_markdown(
     options: &MarkdownConfig,
     resolve: &(dyn Fn(&str) -> Option<String> + Sync),
-    (templates, config): (&Templates, &Config),
+    (templates, config, owner): (&Templates, &Config, shortcodes::Owner<'_>),
     file: &Path,
     body: &str,
     body_line: usize,
 ) -> Result<Rendered> {
     let in_file =
         |err: Error| Error { file: Some(file.to_path_buf()), line: err.line.map(|line| line + body_line - 1), ..err };
-    let expanded = shortcodes::expand(body, templates, config).map_err(in_file)?;
+    let expanded = shortcodes::expand(body, templates, config, owner).map_err(in_file)?;
     let renderer = Renderer { options, highlighter: Highlighter::shared(), resolve };
     let mut rendered = renderer.render(&expanded.markdown).map_err(in_file)?;
     rendered.html = expanded.restore(&rendered.html);
     rendered.summary = rendered.summary.map(|summary| expanded.restore(&summary));
     Ok(rendered)
+}
+
+/// A page as its shortcodes see it: front matter and paths (its content
+/// is what is being rendered), with Zola's names.
+fn page_meta(config: &Config, root: &Path, source: &SourcePage) -> serde_json::Value {
+    let bundle = crate::paths::parent_of(&source.content_path);
+    let bundle_dir = root.join(&source.file);
+    let bundle_dir = bundle_dir.parent().unwrap_or(root);
+    let assets: Vec<String> = source
+        .assets
+        .iter()
+        .filter_map(|asset| asset.strip_prefix(bundle_dir).ok())
+        .map(|relative| {
+            let relative = crate::paths::slash_path(relative);
+            if bundle.is_empty() { format!("/{relative}") } else { format!("/{bundle}/{relative}") }
+        })
+        .collect();
+    serde_json::json!({
+        "title": source.front.title,
+        "description": source.front.description,
+        "date": source.date.as_ref().map(|d| &d.text),
+        "updated": source.updated.as_ref().map(|d| &d.text),
+        "draft": source.front.draft,
+        "path": source.path,
+        "permalink": config.permalink(&source.path),
+        "relative_path": source.content_path,
+        "colocated_path": source.content_path.ends_with("/index.md").then(|| format!("{bundle}/")),
+        "assets": assets,
+        "taxonomies": source.terms,
+        "authors": source.front.authors,
+        "extra": source.front.extra,
+        "lang": config.language,
+    })
+}
+
+/// A section as its shortcodes see it.
+fn section_meta(config: &Config, source: &SourceSection) -> serde_json::Value {
+    serde_json::json!({
+        "title": source.front.title,
+        "description": source.front.description,
+        "draft": source.front.draft,
+        "path": source.path,
+        "permalink": config.permalink(&source.path),
+        "relative_path": if source.dir.is_empty() { "_index.md".to_owned() } else { format!("{}/_index.md", source.dir) },
+        "extra": source.front.extra,
+        "lang": config.language,
+    })
 }
 
 /// The heading ids of every page and section, by content path.

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use chrono::format::{Item, StrftimeItems};
 use tera::{Context, Tera, Value};
@@ -55,32 +56,48 @@ pub struct Templates {
     tera: Tera,
     origins: HashMap<String, Origin>,
     sources: HashMap<String, String>,
+    site: SiteSlot,
+}
+
+/// What the site functions read, replaced as a build learns it: the
+/// content's links once content is discovered (shortcodes may call
+/// `get_url`), then every page, section and taxonomy before rendering.
+type SiteSlot = Arc<RwLock<Arc<SiteData>>>;
+
+/// The site as its template functions see it.
+#[derive(Debug, Default)]
+pub struct SiteData {
+    /// Content path (`blog/a.md`, `blog/_index.md`) → site path.
+    pub links: HashMap<String, String>,
+    /// Content path → the page as templates see it.
+    pub pages: HashMap<String, Value>,
+    /// Content path (`blog/_index.md`) → the section, with its pages.
+    pub sections: HashMap<String, Value>,
+    /// Taxonomy name → its terms, each with its pages.
+    pub taxonomies: HashMap<String, Value>,
 }
 
 impl Templates {
-    /// Loads the theme, then the site's `templates/` over it.
+    /// Loads the built-in theme, then the site's theme (`themes/NAME/templates`,
+    /// also named `NAME/templates/…` for `{% extends %}`, as in Zola), then
+    /// the site's `templates/` over both.
     pub fn load(root: &Path, config: &Config) -> Result<Templates> {
         let mut sources: BTreeMap<String, (String, Origin)> = THEME_TEMPLATES
             .iter()
             .map(|(name, text)| ((*name).to_owned(), ((*text).to_owned(), Origin::Theme)))
             .collect();
+        if let Some(theme) = &config.theme {
+            let dir = root.join(paths::THEMES_DIR).join(theme).join(TEMPLATES_DIR);
+            if dir.is_dir() {
+                for (name, text, relative) in read_templates(root, &dir)? {
+                    sources.insert(format!("{theme}/templates/{name}"), (text.clone(), Origin::Site(relative.clone())));
+                    sources.insert(name, (text, Origin::Site(relative)));
+                }
+            }
+        }
         let dir = root.join(TEMPLATES_DIR);
         if dir.is_dir() {
-            let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-            for entry in paths::walk(&dir) {
-                let entry = entry.map_err(|err| paths::walk_error(root, &dir, err))?;
-                if entry.file_name().to_string_lossy().starts_with('.') {
-                    continue;
-                }
-                paths::check_entry(&site, root, &entry)?;
-                if !entry.file_type().is_file() {
-                    continue;
-                }
-                let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
-                let name = crate::paths::slash_path(entry.path().strip_prefix(&dir).unwrap_or(entry.path()));
-                let text = std::fs::read_to_string(entry.path()).map_err(|err| Error::io(&relative, "read it", err))?;
-                // Parse alone first, so a syntax error names its own file and line.
-                tera::Template::new(&name, None, &text).map_err(|err| template_error(&relative, &err))?;
+            for (name, text, relative) in read_templates(root, &dir)? {
                 sources.insert(name, (text, Origin::Site(relative)));
             }
         }
@@ -90,8 +107,23 @@ impl Templates {
         tera.add_raw_templates(sources.iter().map(|(name, (text, _))| (name.as_str(), text.as_str())))
             .map_err(|err| template_error(Path::new(TEMPLATES_DIR), &err))?;
         tera.set_escape_fn(crate::build::html::escape_html);
-        register_helpers(&mut tera, config);
-        Ok(Templates { tera, origins, sources: texts })
+        let site = SiteSlot::default();
+        register_helpers(&mut tera, root, config, &site);
+        Ok(Templates { tera, origins, sources: texts, site })
+    }
+
+    /// Tells the site functions (`get_page`, `get_url(path="@/…")`, …) what
+    /// the site now holds.
+    pub fn set_site_data(&self, data: SiteData) {
+        let mut slot = self.site.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Arc::new(data);
+    }
+
+    /// Whether any template calls a function that needs every page's data.
+    pub fn uses_site_functions(&self) -> bool {
+        self.sources
+            .values()
+            .any(|text| ["get_page", "get_section", "get_taxonomy"].iter().any(|name| text.contains(name)))
     }
 
     /// Whether a template of that name exists (in the site or the theme).
@@ -161,6 +193,29 @@ impl Templates {
     }
 }
 
+/// Every template under `dir`, each parsed alone first so that a syntax
+/// error names its own file and line: (name, text, path from the root).
+fn read_templates(root: &Path, dir: &Path) -> Result<Vec<(String, String, PathBuf)>> {
+    let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
+    let mut found = Vec::new();
+    for entry in paths::walk(dir) {
+        let entry = entry.map_err(|err| paths::walk_error(root, dir, err))?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        paths::check_entry(&site, root, &entry)?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
+        let name = paths::slash_path(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
+        let text = std::fs::read_to_string(entry.path()).map_err(|err| Error::io(&relative, "read it", err))?;
+        tera::Template::new(&name, None, &text).map_err(|err| template_error(&relative, &err))?;
+        found.push((name, text, relative));
+    }
+    Ok(found)
+}
+
 /// Names in `{% include "a.html" %}` tags (Tera does not record includes).
 fn included_names(text: &str) -> Vec<String> {
     let mut names = Vec::new();
@@ -208,23 +263,103 @@ fn error_chain(err: &tera::Error) -> String {
         .join(" ")
 }
 
-fn register_helpers(tera: &mut Tera, config: &Config) {
-    let base = config.clone();
+fn register_helpers(tera: &mut Tera, root: &Path, config: &Config, site: &SiteSlot) {
+    let (base, slot, root) = (config.clone(), Arc::clone(site), root.to_path_buf());
     tera.register_function("get_url", move |args: &HashMap<String, Value>| {
         let path = string_arg(args, "path", "get_url")?;
-        Ok(Value::String(base.site_path(path)))
+        let trailing_slash = bool_arg(args, "trailing_slash", "get_url")?.unwrap_or(false);
+        if let Some(target) = path.strip_prefix("@/") {
+            let (file, anchor) = target.split_once('#').map_or((target, None), |(f, a)| (f, Some(a)));
+            let data = read_slot(&slot);
+            let found = data.links.get(file).ok_or_else(|| {
+                format!(
+                    "get_url: `{path}` links to content/{file}, which does not exist; check the path under content/"
+                )
+            })?;
+            let mut url = base.permalink(found);
+            if let Some(anchor) = anchor {
+                url = format!("{url}#{anchor}");
+            }
+            return Ok(Value::String(url));
+        }
+        let mut url = zola_permalink(&base, path);
+        if !trailing_slash && url.ends_with('/') {
+            url.pop();
+        }
+        if bool_arg(args, "cachebust", "get_url")?.unwrap_or(false) {
+            let hash = cachebust_hash(&root, &base, path)
+                .ok_or_else(|| format!("get_url: cannot find `{path}` in static/ to add its hash (cachebust)"))?;
+            url = format!("{url}?h={hash}");
+        }
+        Ok(Value::String(url))
     });
     let base = config.clone();
     tera.register_function("get_taxonomy_url", move |args: &HashMap<String, Value>| {
         let kind = string_arg(args, "kind", "get_taxonomy_url")?;
         let name = string_arg(args, "name", "get_taxonomy_url")?;
+        let required = bool_arg(args, "required", "get_taxonomy_url")?.unwrap_or(true);
         if !base.taxonomies.iter().any(|t| t == kind) {
+            if !required {
+                return Ok(Value::Null);
+            }
             return Err(format!(
-                "get_taxonomy_url: `{kind}` is not a taxonomy of this site (bengal.toml `taxonomies`)"
+                "get_taxonomy_url: `{kind}` is not a taxonomy of this site (the configuration's `taxonomies`)"
             )
             .into());
         }
-        Ok(Value::String(format!("{}{}/", base.taxonomy_path(kind), base.slugify_taxonomies.apply(name))))
+        let path = format!("{}{}/", base.taxonomy_path(kind), base.slugify_taxonomies.apply(name));
+        Ok(Value::String(base.permalink(&path)))
+    });
+    let slot = Arc::clone(site);
+    tera.register_function("get_page", move |args: &HashMap<String, Value>| {
+        let path = content_path_arg(args, "get_page")?;
+        read_slot(&slot).pages.get(path.trim_start_matches('/')).cloned().ok_or_else(|| {
+            format!("get_page: no page content/{path}; the path is relative to content/, e.g. blog/post.md").into()
+        })
+    });
+    let slot = Arc::clone(site);
+    tera.register_function("get_section", move |args: &HashMap<String, Value>| {
+        let path = content_path_arg(args, "get_section")?;
+        let metadata_only = bool_arg(args, "metadata_only", "get_section")?.unwrap_or(false);
+        let data = read_slot(&slot);
+        let mut section = data.sections.get(path.trim_start_matches('/')).cloned().ok_or_else(|| {
+            format!("get_section: no section content/{path}; the path is relative to content/, e.g. blog/_index.md")
+        })?;
+        if metadata_only && let Some(object) = section.as_object_mut() {
+            object.insert("pages".into(), Value::Array(Vec::new()));
+        }
+        Ok(section)
+    });
+    let slot = Arc::clone(site);
+    tera.register_function("get_taxonomy", move |args: &HashMap<String, Value>| {
+        let kind = string_arg(args, "kind", "get_taxonomy")?;
+        let required = bool_arg(args, "required", "get_taxonomy")?.unwrap_or(true);
+        match read_slot(&slot).taxonomies.get(kind) {
+            Some(taxonomy) => Ok(taxonomy.clone()),
+            None if !required => Ok(Value::Null),
+            None => Err(format!("get_taxonomy: `{kind}` is not a taxonomy of this site").into()),
+        }
+    });
+    let slot = Arc::clone(site);
+    let base = config.clone();
+    tera.register_function("get_taxonomy_term", move |args: &HashMap<String, Value>| {
+        let kind = string_arg(args, "kind", "get_taxonomy_term")?;
+        let term = string_arg(args, "term", "get_taxonomy_term")?;
+        let required = bool_arg(args, "required", "get_taxonomy_term")?.unwrap_or(true);
+        let data = read_slot(&slot);
+        let slug = base.slugify_taxonomies.apply(term);
+        let found = data.taxonomies.get(kind).and_then(|taxonomy| {
+            taxonomy["items"]
+                .as_array()?
+                .iter()
+                .find(|item| item["name"] == term || item["slug"] == slug.as_str())
+                .cloned()
+        });
+        match found {
+            Some(found) => Ok(found),
+            None if !required => Ok(Value::Null),
+            None => Err(format!("get_taxonomy_term: no term `{term}` in taxonomy `{kind}`").into()),
+        }
     });
     tera.register_filter("slugify", |value: &Value, _: &HashMap<String, Value>| {
         let text = value.as_str().ok_or("slugify: expects a string")?;
@@ -245,6 +380,62 @@ fn register_helpers(tera: &mut Tera, config: &Config) {
             .map_err(|_| format!("date: {format:?} needs a time zone, which front matter dates do not carry"))?;
         Ok(Value::String(text))
     });
+}
+
+fn read_slot(slot: &SiteSlot) -> Arc<SiteData> {
+    Arc::clone(&slot.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
+/// A `path` argument: text, or an object with Zola's `relative_path` (a
+/// section's `subsections` item).
+fn content_path_arg(args: &HashMap<String, Value>, function: &str) -> tera::Result<String> {
+    match args.get("path") {
+        Some(Value::String(path)) => Ok(path.trim_start_matches("@/").to_owned()),
+        Some(Value::Object(object)) => object
+            .get("relative_path")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{function}: `path` is an object without `relative_path`").into()),
+        _ => Err(format!("{function}: missing text argument `path`").into()),
+    }
+}
+
+fn bool_arg(args: &HashMap<String, Value>, key: &str, function: &str) -> tera::Result<Option<bool>> {
+    match args.get(key) {
+        None => Ok(None),
+        Some(Value::Bool(on)) => Ok(Some(*on)),
+        Some(other) => Err(format!("{function}: `{key}` must be true or false, not {other}").into()),
+    }
+}
+
+/// Zola's permalink of a non-content path: a trailing `/` is added unless
+/// the path is a feed, has an anchor, or is empty.
+fn zola_permalink(config: &Config, path: &str) -> String {
+    let path = path.trim_start_matches('/');
+    let bare = path.is_empty()
+        || path.ends_with('/')
+        || path.contains('#')
+        || config.feed_filenames.iter().any(|feed| path.ends_with(feed.as_str()));
+    let permalink = config.permalink(&config.site_path(path));
+    if bare { permalink } else { format!("{permalink}/") }
+}
+
+/// The first 20 hex digits of the SHA-256 of `path` in `static/` (or the
+/// theme's), as Zola's `cachebust` adds them.
+fn cachebust_hash(root: &Path, config: &Config, path: &str) -> Option<String> {
+    let relative = path.trim_start_matches('/');
+    let mut dirs = vec![root.join(paths::STATIC_DIR)];
+    if let Some(theme) = &config.theme {
+        dirs.push(root.join(paths::THEMES_DIR).join(theme).join(paths::STATIC_DIR));
+    }
+    let site = std::fs::canonicalize(root).ok()?;
+    let file = dirs
+        .iter()
+        .map(|dir| dir.join(relative))
+        .find(|file| std::fs::canonicalize(file).is_ok_and(|real| real.starts_with(&site) && real.is_file()))?;
+    let bytes = std::fs::read(file).ok()?;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
+    Some(digest.iter().take(10).map(|byte| format!("{byte:02x}")).collect())
 }
 
 fn string_arg<'a>(args: &'a HashMap<String, Value>, key: &str, function: &str) -> tera::Result<&'a str> {
@@ -308,7 +499,7 @@ mod tests {
         let config = Config::parse("base_url = \"https://x.org/docs/\"").unwrap();
         let templates = Templates::load(dir.path(), &config).unwrap();
         let out = templates.render("t.html", &Context::new(), Path::new("t")).unwrap();
-        assert_eq!(out, "/docs/a.css|/docs/tags/rust-lang/|March  1, 2024");
+        assert_eq!(out, "https://x.org/docs/a.css|https://x.org/docs/tags/rust-lang/|March  1, 2024");
     }
 
     #[test]

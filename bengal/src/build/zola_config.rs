@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::build::config::{AnchorPlace, Config, MarkdownConfig, SlugStrategy, toml_error, toml_to_json};
+use crate::build::config::{
+    AnchorPlace, Config, MarkdownConfig, SlugStrategy, TaxonomyConfig, toml_error, toml_to_json,
+};
 use crate::error::{Error, Result};
 
 /// The keys Bengal honours, as serde reads them; the rest land in `rest`.
@@ -29,6 +31,10 @@ struct ZolaConfig {
     generate_feed: Option<bool>,
     generate_sitemap: Option<bool>,
     generate_robots_txt: Option<bool>,
+    feed_filenames: Option<Vec<String>>,
+    theme: Option<String>,
+    compile_sass: Option<bool>,
+    build_search_index: Option<bool>,
     markdown: toml::Table,
     slugify: toml::Table,
     extra: toml::Table,
@@ -38,10 +44,15 @@ struct ZolaConfig {
 
 #[derive(Debug, Deserialize)]
 struct ZolaTaxonomy {
-    name: String,
+    #[serde(flatten)]
+    options: TaxonomyConfig,
     #[serde(flatten)]
     rest: toml::Table,
 }
+
+/// A taxonomy's keys Bengal honours ([`TaxonomyConfig`]); `lang` needs
+/// languages, which Bengal does not have yet.
+const TAXONOMY_KEYS: &[&str] = &["name", "paginate_by", "paginate_path", "feed", "render"];
 
 /// Keys whose Zola default is not "off" (false, empty): set to that default,
 /// they ask for nothing.
@@ -67,11 +78,15 @@ pub fn parse(text: &str) -> Result<Config> {
     let mut ignored = Vec::new();
     let mut taxonomies = Vec::new();
     for taxonomy in raw.taxonomies {
+        let name = &taxonomy.options.name;
         for (key, value) in taxonomy.rest {
-            list_requests(&format!("taxonomies.{}.{key}", taxonomy.name), &value, &mut ignored);
+            if !TAXONOMY_KEYS.contains(&key.as_str()) {
+                list_requests(&format!("taxonomies.{name}.{key}"), &value, &mut ignored);
+            }
         }
-        taxonomies.push(taxonomy.name);
+        taxonomies.push(taxonomy.options);
     }
+
     let mut markdown = MarkdownConfig {
         highlight_code: false,
         smart_punctuation: false,
@@ -127,7 +142,13 @@ pub fn parse(text: &str) -> Result<Config> {
     config.language = raw.default_language.unwrap_or_else(|| "en".to_owned());
     config.author = raw.author;
     config.output_dir = raw.output_dir.unwrap_or_else(|| PathBuf::from("public"));
-    config.taxonomies = taxonomies;
+    config.taxonomies = taxonomies.iter().map(|t| t.name.clone()).collect();
+    config.taxonomy_options = taxonomies;
+    config.feed_filenames = raw.feed_filenames.unwrap_or_else(|| vec!["atom.xml".to_owned()]);
+    config.theme = raw.theme.filter(|theme| !theme.is_empty());
+    config.compile_sass = raw.compile_sass.unwrap_or(false);
+    config.build_search_index = raw.build_search_index.unwrap_or(false);
+
     config.slugify_paths = slugify_paths;
     config.slugify_taxonomies = slugify_taxonomies;
     // Zola keeps directory names as they are in URLs.
@@ -198,18 +219,7 @@ mod tests {
         .unwrap();
         assert!(config.generate_feeds && config.markdown.highlight_code);
         assert_eq!(config.slugify_paths, SlugStrategy::Safe);
-        assert_eq!(
-            config.ignored,
-            [
-                "compile_sass",
-                "markdown.highlighting.theme",
-                "markdown.render_emoji",
-                "slugify.anchors",
-                "taxonomies.tags.feed",
-                "taxonomies.tags.paginate_by",
-                "theme",
-            ]
-        );
+        assert_eq!(config.ignored, ["markdown.highlighting.theme", "markdown.render_emoji", "slugify.anchors"]);
     }
 
     #[test]

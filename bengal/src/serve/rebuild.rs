@@ -89,8 +89,8 @@ impl Rebuilder {
             let templates = Templates::load(&self.options.root, &last.site.config)?;
             let all = render::plan(&last.site)?;
             jobs.extend(all.into_iter().filter(|job| {
-                job.template(&last.site)
-                    .is_some_and(|name| templates.closure(name).iter().any(|t| plan.templates.contains(t)))
+                job.template(&last.site, &templates)
+                    .is_some_and(|name| templates.closure(&name).iter().any(|t| plan.templates.contains(t)))
             }));
             last.templates = templates;
         }
@@ -197,10 +197,7 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
     let mut jobs = Vec::new();
     for &index in &edited {
         jobs.push(Job::Page(index));
-        jobs.push(Job::Feed);
-        let feeds =
-            site.sections.iter().enumerate().filter(|(_, s)| s.source.front.generate_feeds && s.pages.contains(&index));
-        jobs.extend(feeds.map(|(section, _)| Job::SectionFeed(section)));
+        jobs.extend(feeds_showing(&site, index));
         if listed(&old.pages[index]) == listed(&site.pages[index]) {
             continue;
         }
@@ -216,12 +213,35 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
         }
         let mut uses_recent: HashMap<String, bool> = HashMap::new();
         jobs.extend(render::plan(&site)?.into_iter().filter(|job| {
-            job.template(&site).is_some_and(|name| {
-                *uses_recent.entry(name.to_owned()).or_insert_with(|| templates.mentions(name, "recent_pages"))
+            job.template(&site, templates).is_some_and(|name| {
+                *uses_recent.entry(name.to_string()).or_insert_with(|| templates.mentions(&name, "recent_pages"))
             })
         }));
     }
     Ok(Edit::Pages { site: Box::new(site), jobs })
+}
+
+/// Every feed that lists page `index`: the site's, its sections' that have
+/// one, and its terms' when their taxonomy has feeds.
+fn feeds_showing(site: &Site, index: usize) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for name in &site.config.feed_filenames {
+        jobs.push(Job::Feed(name.clone()));
+        for (section, _) in
+            site.sections.iter().enumerate().filter(|(_, s)| s.source.front.generate_feeds && s.pages.contains(&index))
+        {
+            jobs.push(Job::SectionFeed(section, name.clone()));
+        }
+        for (t, taxonomy) in site.taxonomies.iter().enumerate() {
+            if !site.config.taxonomy(&taxonomy.name).is_some_and(|o| o.feed) {
+                continue;
+            }
+            for term in (0..taxonomy.terms.len()).filter(|&term| taxonomy.terms[term].pages.contains(&index)) {
+                jobs.push(Job::TermFeed { taxonomy: t, term, name: name.clone() });
+            }
+        }
+    }
+    jobs
 }
 
 /// What decides a page's place in lists, URLs and redirects.
