@@ -8,7 +8,8 @@
 //!    highlighting code ([`highlight`]);
 //! 4. [`site`] assembles sections, taxonomies and pagination into a [`Site`];
 //! 5. [`render`] applies the Tera [`templates`] in memory, and [`output`]
-//!    writes only the files whose bytes changed.
+//!    writes only the files whose bytes changed; [`search`] makes Zola's
+//!    search index when the site asks for one.
 //!
 //! Imports nothing of `serve`, `lifecycle` or `servers`.
 
@@ -21,6 +22,7 @@ pub(crate) mod markdown;
 pub(crate) mod output;
 pub(crate) mod render;
 mod scaffold;
+pub mod search;
 pub(crate) mod shortcodes;
 pub(crate) mod site;
 pub(crate) mod templates;
