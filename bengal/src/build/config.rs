@@ -31,6 +31,7 @@ struct RawConfig {
     theme: Option<String>,
     compile_sass: Option<bool>,
     build_search_index: Option<bool>,
+    search: crate::build::search::SearchConfig,
     markdown: MarkdownConfig,
     extra: toml::Table,
 }
@@ -148,6 +149,41 @@ impl SlugStrategy {
     }
 }
 
+/// Glob patterns (Zola's `ignored_content`, `ignored_static`), matched
+/// against a path below their directory; `*` crosses `/`, as in Zola.
+#[derive(Debug, Clone, Default)]
+pub struct Globs {
+    patterns: Vec<String>,
+    set: globset::GlobSet,
+}
+
+impl Globs {
+    /// Compiles `patterns`; a bad one is an error naming it and `key`.
+    pub fn new(key: &str, patterns: Vec<String>) -> Result<Globs> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for pattern in &patterns {
+            let glob = globset::Glob::new(pattern).map_err(|err| {
+                Error::new(format!("`{key}`: {pattern:?} is not a glob pattern: {}", err.kind()))
+                    .with_hint("write a glob such as \"*.xlsx\" or \"drafts/*\"")
+            })?;
+            builder.add(glob);
+        }
+        let set = builder.build().map_err(|err| Error::new(format!("`{key}`: {err}")))?;
+        Ok(Globs { patterns, set })
+    }
+
+    /// Whether `path` matches one of the patterns.
+    pub fn is_match(&self, path: &Path) -> bool {
+        !self.patterns.is_empty() && self.set.is_match(path)
+    }
+}
+
+impl PartialEq for Globs {
+    fn eq(&self, other: &Self) -> bool {
+        self.patterns == other.patterns
+    }
+}
+
 /// The resolved site configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -186,6 +222,15 @@ pub struct Config {
     pub compile_sass: bool,
     /// Whether Zola's search index and its script are written.
     pub build_search_index: bool,
+    /// Zola's `ignored_content`: files below `content/` left out.
+    #[serde(skip)]
+    pub ignored_content: Globs,
+    /// Zola's `ignored_static`: files below `static/` not copied.
+    #[serde(skip)]
+    pub ignored_static: Globs,
+    /// The `[search]` options.
+    #[serde(skip)]
+    pub search: crate::build::search::SearchConfig,
 
     /// Pages per list page; 0 turns pagination off.
     #[serde(skip)]
@@ -277,6 +322,9 @@ impl Config {
             missing_theme: None,
             compile_sass: raw.compile_sass.unwrap_or(false),
             build_search_index: raw.build_search_index.unwrap_or(false),
+            search: raw.search,
+            ignored_content: Globs::default(),
+            ignored_static: Globs::default(),
             paginate_by: raw.paginate_by.unwrap_or(0),
             slugify_paths: SlugStrategy::On,
             slugify_taxonomies: SlugStrategy::On,
@@ -406,6 +454,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "theme",
     "compile_sass",
     "build_search_index",
+    "search",
 ];
 const ZOLA_NAMES: &[(&str, &str)] = &[("default_language", "language"), ("generate_feed", "generate_feeds")];
 

@@ -94,7 +94,7 @@ pub fn load(root: &Path, config: &Config, drafts: bool) -> Result<Content> {
         return Ok(Content { sections: vec![root_section(config)], ..Content::default() });
     }
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-    let Discovered { entries, loose, bundles } = discover(&site, root, &content_root, config.slugify_dirs)?;
+    let Discovered { entries, loose, bundles } = discover(&site, root, &content_root, config)?;
     let parsed: Vec<Result<Option<Parsed>>> = entries
         .into_par_iter()
         .map(|entry| parse_entry(root, &content_root, config, &|dir| bundles.contains(dir), entry))
@@ -180,7 +180,8 @@ struct Discovered {
 /// `index.md` (a bundle's co-located file) or an `_index.md` (a loose file of
 /// that section). Symlinks are followed only inside the site (`site`,
 /// canonical); `root` is the root as given, for names in errors.
-fn discover(site: &Path, root: &Path, content_root: &Path, slugify_dirs: bool) -> Result<Discovered> {
+fn discover(site: &Path, root: &Path, content_root: &Path, config: &Config) -> Result<Discovered> {
+    let slugify_dirs = config.slugify_dirs;
     let mut found = Discovered { entries: Vec::new(), loose: Vec::new(), bundles: BTreeSet::new() };
     let mut assets: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
     let mut walker = paths::walk(content_root);
@@ -188,6 +189,13 @@ fn discover(site: &Path, root: &Path, content_root: &Path, slugify_dirs: bool) -
         let item = item.map_err(|err| paths::walk_error(root, content_root, err))?;
         let path = item.path();
         if is_hidden(path) && path != content_root {
+            if item.file_type().is_dir() {
+                walker.skip_current_dir();
+            }
+            continue;
+        }
+        // Zola's `ignored_content`: globs over the path below `content/`.
+        if path != content_root && config.ignored_content.is_match(path.strip_prefix(content_root).unwrap_or(path)) {
             if item.file_type().is_dir() {
                 walker.skip_current_dir();
             }

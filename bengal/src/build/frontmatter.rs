@@ -122,7 +122,7 @@ pub struct PageFront {
     pub authors: Vec<String>,
     /// Whether a search index would list it; Bengal builds none yet, so this changes nothing.
     #[serde(rename = "in_search_index")]
-    pub _in_search_index: Option<bool>,
+    pub in_search_index: Option<bool>,
     /// Free data for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -175,7 +175,7 @@ pub struct SectionFront {
     pub draft: bool,
     /// Whether a search index would list it; Bengal builds none yet, so this changes nothing.
     #[serde(rename = "in_search_index")]
-    pub _in_search_index: Option<bool>,
+    pub in_search_index: Option<bool>,
     /// Free data for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }

@@ -17,6 +17,7 @@ use crate::build::frontmatter::SortBy;
 use crate::build::highlight;
 use crate::build::html::escape_html;
 use crate::build::output::Artifact;
+use crate::build::search;
 use crate::build::site::{Page, Section, Site, page_title};
 use crate::build::templates::{SiteData, THEME_STATIC, Templates};
 use crate::error::{Error, Result};
@@ -55,6 +56,8 @@ pub enum Job {
     Robots,
     /// `syntax.css`.
     SyntaxCss,
+    /// Zola's search index and its script (`build_search_index`): several files.
+    SearchIndex,
     /// A static file of the built-in theme.
     ThemeFile {
         name: &'static str,
@@ -147,16 +150,19 @@ pub fn render_jobs(
     templates.set_site_data(data.site_data(templates.uses_site_functions()));
     let total = jobs.len();
     let done = AtomicUsize::new(0);
-    let rendered: Vec<Result<Artifact>> = jobs
+    let rendered: Vec<Result<Vec<Artifact>>> = jobs
         .par_iter()
         .map(|job| {
-            let artifact = data.run(job, templates)?;
+            let artifacts = match job {
+                Job::SearchIndex => data.search_index()?,
+                _ => vec![data.run(job, templates)?],
+            };
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            Ok(artifact)
+            Ok(artifacts)
         })
         .collect();
     // Every error, in the jobs' order (which follows the content's paths).
-    crate::error::all(rendered)
+    Ok(crate::error::all(rendered)?.into_iter().flatten().collect())
 }
 
 /// A redirect from `alias` to `to`; `/` would replace the home page.
@@ -232,6 +238,9 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
     }
     jobs.extend(site.config.feed_filenames.iter().map(|name| Job::Feed(name.clone())));
     jobs.extend([Job::NotFound, Job::Sitemap, Job::Robots]);
+    if site.config.build_search_index {
+        jobs.push(Job::SearchIndex);
+    }
     for page in &site.pages {
         for alias in &page.source.front.aliases {
             jobs.push(alias_job(&Some(page.source.file.clone()), &page.source.path, alias)?);
@@ -244,7 +253,7 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
     for asset in &site.loose_assets {
         jobs.push(Job::Copy { source: asset.source.clone(), dest: asset.output.clone() });
     }
-    let statics = static_files(&site.root)?;
+    let statics = static_files(&site.root, &site.config)?;
     let shipped = |name: &str| statics.iter().any(|(_, dest)| dest == name);
     if site.config.markdown.highlight_code && !shipped("syntax.css") {
         jobs.push(Job::SyntaxCss);
@@ -262,23 +271,32 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
 /// Files that keep a folder in git or are left by a desktop, never published.
 const IGNORED_STATIC: &[&str] = &[".gitkeep", ".gitignore", ".DS_Store", "Thumbs.db"];
 
-fn static_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
-    let dir = root.join(STATIC_DIR);
-    if !dir.is_dir() {
-        return Ok(Vec::new());
+/// The files of `static/` and of the theme's `static/`, by output path; the
+/// site's win over the theme's.
+fn static_files(root: &Path, config: &crate::build::config::Config) -> Result<Vec<(PathBuf, String)>> {
+    let mut dirs = vec![root.join(STATIC_DIR)];
+    if let Some(theme) = &config.theme {
+        dirs.push(root.join(crate::paths::THEMES_DIR).join(theme).join(STATIC_DIR));
     }
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-    let mut files = Vec::new();
-    for entry in crate::paths::walk(&dir) {
-        let entry = entry.map_err(|err| crate::paths::walk_error(root, &dir, err))?;
-        if IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref()) {
-            continue;
-        }
-        crate::paths::check_entry(&site, root, &entry)?;
-        if entry.file_type().is_file() {
-            let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
-            let dest = crate::paths::slash_path(relative);
-            files.push((entry.into_path(), dest));
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for dir in dirs.iter().filter(|dir| dir.is_dir()) {
+        for entry in crate::paths::walk(dir) {
+            let entry = entry.map_err(|err| crate::paths::walk_error(root, dir, err))?;
+            let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+            if IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref())
+                || config.ignored_static.is_match(relative)
+            {
+                continue;
+            }
+            crate::paths::check_entry(&site, root, &entry)?;
+            if entry.file_type().is_file() {
+                let dest = crate::paths::slash_path(relative);
+                if seen.insert(dest.clone()) {
+                    files.push((entry.into_path(), dest));
+                }
+            }
         }
     }
     Ok(files)
@@ -565,6 +583,7 @@ impl<'s> TemplateData<'s> {
                 Ok(bytes("robots.txt", format!("User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n")))
             }
             Job::SyntaxCss => Ok(bytes("syntax.css", highlight::stylesheet())),
+            Job::SearchIndex => Err(Error::new("the search index is several files; render_jobs writes them")),
             Job::ThemeFile { name, text } => Ok(bytes(*name, *text)),
             Job::Alias { to, from } => {
                 let target = to;
@@ -751,6 +770,48 @@ impl<'s> TemplateData<'s> {
         context.insert("entries", &entries);
         context.insert("pages", &shown);
         context
+    }
+
+    /// The search index, with the documents Zola puts in it: each section
+    /// not left out (`in_search_index = false`, `redirect_to`) and its pages
+    /// not left out.
+    fn search_index(&self) -> Result<Vec<Artifact>> {
+        let site = self.site;
+        let dates: Vec<Option<String>> =
+            site.pages.iter().map(|p| p.source.date.as_ref().map(|d| d.rfc3339())).collect();
+        let permalinks: Vec<String> = site.pages.iter().map(|p| site.config.permalink(&p.source.path)).collect();
+        let section_links: Vec<String> = site.sections.iter().map(|s| site.config.permalink(&s.source.path)).collect();
+        let mut documents = Vec::new();
+        for (index, section) in site.sections.iter().enumerate() {
+            let front = &section.source.front;
+            if front.in_search_index == Some(false) || front.redirect_to.is_some() {
+                continue;
+            }
+            documents.push(search::Document {
+                permalink: &section_links[index],
+                title: front.title.as_deref(),
+                description: front.description.as_deref(),
+                date: None,
+                path: &section.source.path,
+                body_html: &section.rendered.html,
+            });
+            for &page in &section.pages {
+                let source = &site.pages[page].source;
+                if source.front.in_search_index == Some(false) || source.section_dir != section.source.dir {
+                    continue;
+                }
+                documents.push(search::Document {
+                    permalink: &permalinks[page],
+                    title: source.front.title.as_deref(),
+                    description: source.front.description.as_deref(),
+                    date: dates[page].as_deref(),
+                    path: &source.path,
+                    body_html: &site.pages[page].rendered.html,
+                });
+            }
+        }
+        let files = search::index_files(&site.config.search, &site.config.language, &documents)?;
+        Ok(files.into_iter().map(|(path, text)| bytes(path, text)).collect())
     }
 
     fn sitemap_entries(&self) -> Vec<Value> {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::build::config::{
-    AnchorPlace, Config, MarkdownConfig, SlugStrategy, TaxonomyConfig, toml_error, toml_to_json,
+    AnchorPlace, Config, Globs, MarkdownConfig, SlugStrategy, TaxonomyConfig, toml_error, toml_to_json,
 };
 use crate::error::{Error, Result};
 
@@ -35,6 +35,9 @@ struct ZolaConfig {
     theme: Option<String>,
     compile_sass: Option<bool>,
     build_search_index: Option<bool>,
+    search: Option<toml::Value>,
+    ignored_content: Vec<String>,
+    ignored_static: Vec<String>,
     markdown: toml::Table,
     slugify: toml::Table,
     extra: toml::Table,
@@ -65,9 +68,6 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("slugify.paths", "\"on\""),
     ("slugify.taxonomies", "\"on\""),
     ("slugify.anchors", "\"on\""),
-    ("search.include_title", "true"),
-    ("search.include_content", "true"),
-    ("search.index_format", "\"elasticlunr_javascript\""),
     ("link_checker.internal_level", "\"error\""),
     ("link_checker.external_level", "\"error\""),
 ];
@@ -148,6 +148,13 @@ pub fn parse(text: &str) -> Result<Config> {
     config.theme = raw.theme.filter(|theme| !theme.is_empty());
     config.compile_sass = raw.compile_sass.unwrap_or(false);
     config.build_search_index = raw.build_search_index.unwrap_or(false);
+    config.ignored_content = Globs::new("ignored_content", raw.ignored_content)?;
+    config.ignored_static = Globs::new("ignored_static", raw.ignored_static)?;
+    if let Some(search) = raw.search {
+        config.search = search.try_into().map_err(|err: toml::de::Error| {
+            Error::new(format!("[search]: {}", err.message())).with_hint("fix the [search] table as Zola documents it")
+        })?;
+    }
 
     config.slugify_paths = slugify_paths;
     config.slugify_taxonomies = slugify_taxonomies;
