@@ -29,11 +29,12 @@
 //!
 //! Why not Tera's `builtins` feature: it brings chrono-tz, whose build
 //! script parses the time zone database with a build-time copy of `regex`.
-//! Measured cold on this 2-core machine (tera alone, dev profile, deps at
-//! opt-level 1): 144 s without, 256 s with (+112 s); the units only it adds
-//! take 55 s of CPU, and 41 s more for the build-time regex. The functions
-//! it would give are a few lines each here; what is lost is `date`'s
-//! `timezone` argument.
+//! Measured cold on this shared 2-core machine (a crate with only tera, dev
+//! profile, dependencies at opt-level 1 as in this workspace): 144 s
+//! without, 256 s with (+112 s); the crates only it adds take 55 s of CPU,
+//! plus about 40 s for the build-time `regex`, all before tera can start.
+//! The functions it would give are a few lines each here; what is lost is
+//! `date`'s `timezone` argument.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hash};
@@ -247,16 +248,24 @@ impl Functions {
         let text = text_value(value, NAME)?;
         let pattern = required_text(args, "pattern", NAME)?;
         let rep = required_text(args, "rep", NAME)?;
-        let mut regexes = self.regexes.lock().unwrap_or_else(PoisonError::into_inner);
-        if !regexes.contains_key(pattern) {
-            let regex = Regex::new(pattern)
-                .map_err(|err| format!("regex_replace: `{pattern}` is not a valid regular expression: {err}"))?;
-            if regexes.len() >= REGEX_CACHE_LIMIT {
-                regexes.clear();
+        // A `Regex` clone shares the compiled program; the lock is not held
+        // while replacing, so render threads do not queue behind each other.
+        let regex = {
+            let mut regexes = self.regexes.lock().unwrap_or_else(PoisonError::into_inner);
+            match regexes.get(pattern) {
+                Some(regex) => regex.clone(),
+                None => {
+                    let regex = Regex::new(pattern).map_err(|err| {
+                        format!("regex_replace: `{pattern}` is not a valid regular expression: {err}")
+                    })?;
+                    if regexes.len() >= REGEX_CACHE_LIMIT {
+                        regexes.clear();
+                    }
+                    regexes.insert(pattern.to_owned(), regex.clone());
+                    regex
+                }
             }
-            regexes.insert(pattern.to_owned(), regex);
-        }
-        let regex = regexes.get(pattern).ok_or("regex_replace: the pattern cache lost an entry")?;
+        };
         Ok(Value::String(regex.replace_all(text, rep).into_owned()))
     }
 
