@@ -18,7 +18,7 @@
 //!   `load_data` and `get_hash` cache their results in it. A cached result
 //!   is reused only while its file's size and modification time are
 //!   unchanged, so keeping it across dev-server rebuilds is also safe.
-//! - Files are found as Zola finds them ([`Functions::find`]) and never
+//! - Files are found as Zola finds them (see `Functions::find`) and never
 //!   outside the site: a path or symlink that resolves outside is an error,
 //!   even with `required = false`. Bengal has no HTTP client, so
 //!   `load_data(url=…)` is an error telling the author to download the file
