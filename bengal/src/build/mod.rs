@@ -16,6 +16,7 @@
 pub(crate) mod config;
 pub(crate) mod content;
 pub(crate) mod frontmatter;
+pub mod functions;
 pub(crate) mod highlight;
 pub(crate) mod html;
 pub(crate) mod markdown;
