@@ -35,6 +35,9 @@ pub const TEMPLATES_DIR: &str = "templates";
 /// The site's static directory, copied as it is.
 pub const STATIC_DIR: &str = "static";
 
+/// The site's Sass stylesheets (Zola's `sass/`), compiled to CSS.
+pub const SASS_DIR: &str = "sass";
+
 /// The pid file, relative to the site root.
 pub const PID_FILE: &str = ".bengal/server.pid";
 

@@ -20,6 +20,7 @@ pub(crate) mod html;
 pub(crate) mod markdown;
 pub(crate) mod output;
 pub(crate) mod render;
+pub mod sass;
 mod scaffold;
 pub(crate) mod shortcodes;
 pub(crate) mod site;
