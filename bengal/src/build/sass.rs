@@ -7,6 +7,8 @@
 //! - [`compile`]`(root, theme_sass)` → every [`Stylesheet`] of the site, in
 //!   output path order, or one [`Error`] with every broken file in
 //!   [`Error::more`]. It only reads; writing the CSS is the caller's.
+//! - [`compile_theme`]`(root, theme_sass)`: the theme's alone, for a site
+//!   with a theme but without `compile_sass` (Zola compiles it even then).
 //! - [`is_sass_source`]`(path)`: whether a change at `path` (relative to the
 //!   site root) can change what `compile` returns, for the dev server.
 //!
@@ -60,20 +62,30 @@ pub struct Stylesheet {
 
 /// Compiles every entry point of `root`'s `sass/` and of `theme_sass` (a
 /// theme's `sass/` folder, given as a path like `root`; lower priority than
-/// the site's). A missing folder has no stylesheets. Every file that fails is
-/// reported, in output path order, not only the first.
+/// the site's): what `compile_sass = true` asks for. A missing folder has no
+/// stylesheets. Every file that fails is reported, in output path order.
 pub fn compile(root: &Path, theme_sass: Option<&Path>) -> Result<Vec<Stylesheet>> {
+    compile_dirs(root, true, theme_sass)
+}
+
+/// Compiles only `theme_sass`, a theme's `sass/` folder: Zola compiles a
+/// theme's stylesheets whenever a theme is set, and the site's own only with
+/// `compile_sass = true`, so a site without it still gets its theme's CSS.
+pub fn compile_theme(root: &Path, theme_sass: &Path) -> Result<Vec<Stylesheet>> {
+    compile_dirs(root, false, Some(theme_sass))
+}
+
+/// [`compile`] and [`compile_theme`]: the site's `sass/` when `site_sass`.
+fn compile_dirs(root: &Path, site_sass: bool, theme_sass: Option<&Path>) -> Result<Vec<Stylesheet>> {
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-    let site_sass = source_dir(&site, root, &root.join(SASS_DIR))?;
+    let site_sass = if site_sass { source_dir(&site, root, &root.join(SASS_DIR))? } else { None };
     let theme_sass = match theme_sass {
         Some(dir) => source_dir(&site, root, dir)?,
         None => None,
     };
     // The theme's first, so that the site's replace them by output path.
-    let mut entries = BTreeMap::new();
-    for dir in theme_sass.iter().chain(&site_sass) {
-        entries.extend(entry_points(&site, dir)?);
-    }
+    let found = crate::error::all(theme_sass.iter().chain(&site_sass).map(|dir| entry_points(&site, dir)))?;
+    let entries: BTreeMap<String, PathBuf> = found.into_iter().flatten().collect();
     // Looked up after the importing file's own folder, the site's first.
     let load_paths: Vec<&PathBuf> = site_sass.iter().chain(&theme_sass).collect();
     let compiled: Vec<Result<Stylesheet>> = entries
@@ -351,6 +363,19 @@ mod tests {
             [("extra.css", "themes/t/sass/extra.scss".to_owned()), ("main.css", "sass/main.scss".to_owned())]
         );
         assert_eq!(sheets[1].css.trim(), "b{color:green}a{color:green}");
+    }
+
+    #[test]
+    fn without_compile_sass_only_the_theme_is_compiled() {
+        let (_dir, root) = site_with(&[
+            ("themes/t/sass/main.scss", "@import \"base\"; a { color: $c; }"),
+            ("themes/t/sass/_base.scss", "$c: red;"),
+            ("sass/main.scss", "a { color: blue; }"),
+            ("sass/_base.scss", "$c: blue;"),
+        ]);
+        let sheets = compile_theme(&root, &root.join("themes/t/sass")).unwrap();
+        assert_eq!(outputs(&sheets), [("main.css", "themes/t/sass/main.scss".to_owned())]);
+        assert_eq!(sheets[0].css.trim(), "a{color:red}");
     }
 
     #[test]
