@@ -22,6 +22,7 @@ pub(crate) mod html;
 pub(crate) mod markdown;
 pub(crate) mod output;
 pub(crate) mod render;
+pub mod sass;
 mod scaffold;
 pub mod search;
 pub(crate) mod shortcodes;
