@@ -17,9 +17,9 @@ use crate::build::frontmatter::SortBy;
 use crate::build::highlight;
 use crate::build::html::escape_html;
 use crate::build::output::Artifact;
-use crate::build::search;
 use crate::build::site::{Page, Section, Site, page_title};
 use crate::build::templates::{SiteData, THEME_STATIC, Templates};
+use crate::build::{sass, search};
 use crate::error::{Error, Result};
 use crate::paths::STATIC_DIR;
 
@@ -58,6 +58,8 @@ pub enum Job {
     SyntaxCss,
     /// Zola's search index and its script (`build_search_index`): several files.
     SearchIndex,
+    /// The stylesheets compiled from `sass/` (`compile_sass`) and the theme's.
+    Sass,
     /// A static file of the built-in theme.
     ThemeFile {
         name: &'static str,
@@ -155,6 +157,7 @@ pub fn render_jobs(
         .map(|job| {
             let artifacts = match job {
                 Job::SearchIndex => data.search_index()?,
+                Job::Sass => compile_sass(site)?,
                 _ => vec![data.run(job, templates)?],
             };
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
@@ -241,6 +244,9 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
     if site.config.build_search_index {
         jobs.push(Job::SearchIndex);
     }
+    if site.config.compile_sass || site.config.theme.is_some() {
+        jobs.push(Job::Sass);
+    }
     for page in &site.pages {
         for alias in &page.source.front.aliases {
             jobs.push(alias_job(&Some(page.source.file.clone()), &page.source.path, alias)?);
@@ -266,6 +272,22 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
     jobs.extend(statics.into_iter().map(|(source, dest)| Job::Copy { source, dest }));
     jobs.retain(|job| wanted(site, job));
     Ok(jobs)
+}
+
+/// The site's stylesheets when `compile_sass` is on, and its theme's (which
+/// Zola compiles whenever a theme is set).
+fn compile_sass(site: &Site) -> Result<Vec<Artifact>> {
+    let theme = site
+        .config
+        .theme
+        .as_ref()
+        .map(|theme| site.root.join(crate::paths::THEMES_DIR).join(theme).join(crate::paths::SASS_DIR));
+    let sheets = match (&theme, site.config.compile_sass) {
+        (_, true) => sass::compile(&site.root, theme.as_deref())?,
+        (Some(theme), false) => sass::compile_theme(&site.root, theme)?,
+        (None, false) => Vec::new(),
+    };
+    Ok(sheets.into_iter().map(|sheet| bytes(sheet.output, sheet.css)).collect())
 }
 
 /// Files that keep a folder in git or are left by a desktop, never published.
@@ -583,7 +605,7 @@ impl<'s> TemplateData<'s> {
                 Ok(bytes("robots.txt", format!("User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n")))
             }
             Job::SyntaxCss => Ok(bytes("syntax.css", highlight::stylesheet())),
-            Job::SearchIndex => Err(Error::new("the search index is several files; render_jobs writes them")),
+            Job::SearchIndex | Job::Sass => Err(Error::new("this job writes several files; render_jobs runs it")),
             Job::ThemeFile { name, text } => Ok(bytes(*name, *text)),
             Job::Alias { to, from } => {
                 let target = to;

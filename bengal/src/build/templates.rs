@@ -13,6 +13,9 @@ use tera::{Context, Tera, Value};
 
 use crate::build::config::Config;
 use crate::build::frontmatter::PageDate;
+use crate::build::functions::{Functions, MarkdownFn};
+use crate::build::highlight::Highlighter;
+use crate::build::markdown::Renderer;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::paths::TEMPLATES_DIR;
@@ -57,6 +60,7 @@ pub struct Templates {
     origins: HashMap<String, Origin>,
     sources: HashMap<String, String>,
     site: SiteSlot,
+    functions: Arc<Functions>,
 }
 
 /// What the site functions read, replaced as a build learns it: the
@@ -109,7 +113,9 @@ impl Templates {
         tera.set_escape_fn(crate::build::html::escape_html);
         let site = SiteSlot::default();
         register_helpers(&mut tera, root, config, &site);
-        Ok(Templates { tera, origins, sources: texts, site })
+        let functions = Functions::new(root, config, markdown_filter(config, &site));
+        functions.register(&mut tera);
+        Ok(Templates { tera, origins, sources: texts, site, functions })
     }
 
     /// Tells the site functions (`get_page`, `get_url(path="@/…")`, …) what
@@ -117,6 +123,12 @@ impl Templates {
     pub fn set_site_data(&self, data: SiteData) {
         let mut slot = self.site.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         *slot = Arc::new(data);
+    }
+
+    /// The data files templates read (`load_data`, `get_hash`): a change to
+    /// one re-renders the templates that call those functions.
+    pub fn data_files(&self) -> Vec<PathBuf> {
+        self.functions.data_files()
     }
 
     /// Whether any template calls a function that needs every page's data.
@@ -380,6 +392,18 @@ fn register_helpers(tera: &mut Tera, root: &Path, config: &Config, site: &SiteSl
             .map_err(|_| format!("date: {format:?} needs a time zone, which front matter dates do not carry"))?;
         Ok(Value::String(text))
     });
+}
+
+/// The `markdown` filter: the site's Markdown options, links resolved
+/// against the content as the build last saw it; no shortcodes (as in Zola).
+fn markdown_filter(config: &Config, site: &SiteSlot) -> MarkdownFn {
+    let (options, slot) = (config.markdown.clone(), Arc::clone(site));
+    Arc::new(move |text: &str, _inline: bool| {
+        let data = read_slot(&slot);
+        let resolve = |target: &str| data.links.get(target.trim_start_matches('/')).cloned();
+        let renderer = Renderer { options: &options, highlighter: Highlighter::shared(), resolve: &resolve };
+        renderer.render(text).map(|rendered| rendered.html).map_err(|err| err.message)
+    })
 }
 
 fn read_slot(slot: &SiteSlot) -> Arc<SiteData> {
