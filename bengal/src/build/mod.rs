@@ -7,8 +7,9 @@
 //! 3. [`markdown`] turns each page body into HTML, resolving internal links and
 //!    highlighting code ([`highlight`]);
 //! 4. [`site`] assembles sections, taxonomies and pagination into a [`Site`];
-//! 5. [`render`] applies the Tera [`templates`] in memory, and [`output`]
-//!    writes only the files whose bytes changed.
+//! 5. [`render`] applies the Tera [`templates`] in memory (resizing images
+//!    as templates ask, [`images`]), and [`output`] writes only the files
+//!    whose bytes changed.
 //!
 //! Imports nothing of `serve`, `lifecycle` or `servers`.
 
@@ -17,6 +18,7 @@ pub(crate) mod content;
 pub(crate) mod frontmatter;
 pub(crate) mod highlight;
 pub(crate) mod html;
+pub mod images;
 pub(crate) mod markdown;
 pub(crate) mod output;
 pub(crate) mod render;
