@@ -245,8 +245,10 @@ impl Images {
                 continue;
             }
             let shown = candidate.strip_prefix(&self.root).map(paths::slash_path).unwrap_or_else(|_| path.to_owned());
-            paths::check_source(&self.root, &candidate, Path::new(&shown))
-                .map_err(|err| tera::Error::msg(format!("{function}: {path}: {}", err.message)))?;
+            paths::check_source(&self.root, &candidate, Path::new(&shown)).map_err(|err| {
+                let hint = err.hint.map(|hint| format!("; {hint}")).unwrap_or_default();
+                tera::Error::msg(format!("{function}: {path}: {}{hint}", err.message))
+            })?;
             let file = std::fs::canonicalize(&candidate)
                 .map_err(|err| tera::Error::msg(format!("{function}: {shown}: could not resolve it: {err}")))?;
             if !file.is_file() {
@@ -820,6 +822,20 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_calls_share_one_resize() {
+        let (dir, images) = site();
+        let args = "path='content/blog/post/zola.png', width=50, height=60, format='webp'";
+        let values: Vec<_> = std::thread::scope(|scope| {
+            let calls: Vec<_> = (0..4).map(|_| scope.spawn(|| resized(&images, args))).collect();
+            calls.into_iter().map(|call| call.join().unwrap()).collect()
+        });
+        assert!(values.iter().all(|value| *value == values[0]));
+        assert_eq!(images.outputs().len(), 1);
+        let cached: Vec<_> = std::fs::read_dir(dir.path().join(".bengal/processed_images")).unwrap().collect();
+        assert_eq!(cached.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
     fn a_changed_source_gets_a_new_name() {
         let (dir, images) = site();
         let args = "path='static/photo.jpg', width=8, height=8";
@@ -860,6 +876,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("secret.png"), dir.path().join("static/link.png")).unwrap();
         let err = call(&images, "{{ get_image_metadata(path='link.png') }}").unwrap_err();
         assert!(message(&err).contains("resolves outside the site"), "{}", message(&err));
+        assert!(message(&err).contains("copy the file into the site"), "{}", message(&err));
         let climb = format!("../{}/secret.png", outside.path().file_name().unwrap().to_string_lossy());
         let err = call(&images, &format!("{{{{ resize_image(path='{climb}', width=2, height=2) }}}}")).unwrap_err();
         assert!(message(&err).contains("resolves outside the site"), "{}", message(&err));
