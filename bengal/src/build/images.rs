@@ -768,6 +768,11 @@ mod tests {
         let name = png["url"].as_str().unwrap().strip_prefix("https://example.org/docs/processed_images/").unwrap();
         assert!(name.starts_with("zola.") && name.ends_with(".png"), "{name}");
         assert_eq!(png["static_path"], format!(".bengal/processed_images/{name}"));
+        let meta = call(
+            &images,
+            &format!("{{% set m = get_image_metadata(path='.bengal/processed_images/{name}') %}}{{{{ m.width }}}}"),
+        );
+        assert_eq!(meta.unwrap(), "30", "static_path can be read back");
         // A lossy source becomes a JPEG; webp and jpg are asked for by name.
         let jpg = resized(&images, "path='photo.jpg', width=32, op='fit_width'");
         assert!(jpg["url"].as_str().unwrap().ends_with(".jpg"), "{jpg}");
