@@ -7,9 +7,10 @@
 //! 3. [`markdown`] turns each page body into HTML, resolving internal links and
 //!    highlighting code ([`highlight`]);
 //! 4. [`site`] assembles sections, taxonomies and pagination into a [`Site`];
-//! 5. [`render`] applies the Tera [`templates`] in memory, and [`output`]
-//!    writes only the files whose bytes changed; [`search`] makes Zola's
-//!    search index when the site asks for one.
+//! 5. [`render`] applies the Tera [`templates`] in memory (resizing images
+//!    as templates ask, [`images`]), and [`output`] writes only the files
+//!    whose bytes changed; [`search`] makes Zola's search index and [`sass`]
+//!    compiles stylesheets when the site asks for them.
 //!
 //! Imports nothing of `serve`, `lifecycle` or `servers`.
 
@@ -19,6 +20,7 @@ pub(crate) mod frontmatter;
 pub mod functions;
 pub(crate) mod highlight;
 pub(crate) mod html;
+pub mod images;
 pub(crate) mod markdown;
 pub(crate) mod output;
 pub(crate) mod render;

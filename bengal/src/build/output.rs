@@ -302,7 +302,7 @@ fn create_dir(dir: &Path) -> Result<()> {
 
 /// Writes `bytes` to `target` atomically: to `temp` first, created anew
 /// (never through a planted symlink), then renamed over `target`.
-fn write_by_rename(temp: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_by_rename(temp: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let _ = std::fs::remove_file(temp);
     let written =
