@@ -4,7 +4,6 @@
 //! ```text
 //! let images = Images::new(root, &config)?;   // Arc<Images>, one per build
 //! images.register(&mut tera);                 // adds the two functions
-//! images.add_assets(site_path_to_file);       // optional: page.assets of renamed bundles
 //! … render …
 //! for (cached, output) in images.outputs() { /* copy `cached` to `output` */ }
 //! ```
@@ -19,9 +18,8 @@
 //!   `processed_images/<name>`. A cached file is written by rename, and is
 //!   used only when its header says what it should (format and size).
 //! - A path is looked up as Zola does (the site root, then `static/`, then
-//!   `content/`; `@/` is `content/`), then as `page.assets` spells it (a
-//!   site path with the base path); whatever it names must resolve inside
-//!   the site.
+//!   `content/`; `@/` is `content/`; `page.assets` are paths below
+//!   `content/`, as in Zola); whatever it names must resolve inside the site.
 //! - Decoding is bounded ([`MAX_SIDE`], [`MAX_ALLOC`]), so a decompression
 //!   bomb is an error, not an exhausted machine.
 //!
@@ -76,8 +74,6 @@ pub struct Images {
     /// The configuration: its base path (`/`, `/docs/`), which `page.assets`
     /// paths start with, and the absolute URL of a processed image.
     config: Config,
-    /// `page.assets` paths whose bundle's URL is not its folder, and their files.
-    assets: Mutex<HashMap<String, PathBuf>>,
     /// What each source file holds, by canonical path, redone when its size or mtime changes.
     sources: Mutex<HashMap<PathBuf, Arc<Probe>>>,
     /// Each distinct resize by output name: the cached file, once done.
@@ -117,7 +113,6 @@ impl Images {
             root: canonical,
             cache_dir: OnceLock::new(),
             config: config.clone(),
-            assets: Mutex::new(HashMap::new()),
             sources: Mutex::new(HashMap::new()),
             resized: Mutex::new(BTreeMap::new()),
         }))
@@ -143,14 +138,6 @@ impl Images {
                 _ => None,
             })
             .collect()
-    }
-
-    /// Tells the lookup which file each `page.assets` path (`/blog/hello/a.png`)
-    /// is copied from. Only needed where a bundle's URL is not its folder
-    /// (a `slug`, a `path`, a date prefix, a slugified folder name): the
-    /// others are found by stripping the base path and looking in `content/`.
-    pub fn add_assets(&self, assets: impl IntoIterator<Item = (String, PathBuf)>) {
-        lock(&self.assets).extend(assets);
     }
 
     fn resize_image(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
@@ -221,7 +208,6 @@ impl Images {
     /// `content/`), then as a `page.assets` path. `Ok(None)` when nothing
     /// is there; an error when what is there is outside the site or not a file.
     fn find(&self, path: &str, function: &str) -> tera::Result<Option<Found>> {
-        let known = lock(&self.assets).get(path).cloned();
         if path.trim_start_matches('/').is_empty() {
             return Ok(None);
         }
@@ -229,7 +215,7 @@ impl Images {
             Some(rest) => format!("{CONTENT_DIR}/{rest}"),
             None => path.trim_start_matches('/').to_owned(),
         };
-        let mut candidates: Vec<PathBuf> = known.into_iter().collect();
+        let mut candidates: Vec<PathBuf> = Vec::new();
         candidates.extend([
             self.root.join(&zola),
             self.root.join(STATIC_DIR).join(&zola),
@@ -797,9 +783,8 @@ mod tests {
         let (dir, images) = site();
         let value = resized(&images, "path='/docs/blog/post/zola.png', width=10, height=10");
         assert_eq!(value["orig_width"], 300);
-        // A bundle whose URL is not its folder is found through add_assets.
-        images.add_assets([("/docs/renamed/zola.png".to_owned(), dir.path().join("content/blog/post/zola.png"))]);
-        let value = resized(&images, "path='/docs/renamed/zola.png', width=10, height=10");
+        // Zola's `page.assets` form: the path below `content/`.
+        let value = resized(&images, "path='/blog/post/zola.png', width=10, height=10");
         assert_eq!(value["orig_height"], 380);
     }
 

@@ -165,7 +165,9 @@ pub fn render_jobs(
         })
         .collect();
     // Every error, in the jobs' order (which follows the content's paths).
-    Ok(crate::error::all(rendered)?.into_iter().flatten().collect())
+    let mut artifacts: Vec<Artifact> = crate::error::all(rendered)?.into_iter().flatten().collect();
+    artifacts.extend(templates.processed_images().into_iter().map(|(source, path)| Artifact::Copy { path, source }));
+    Ok(artifacts)
 }
 
 /// A redirect from `alias` to `to`; `/` would replace the home page.

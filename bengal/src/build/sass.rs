@@ -46,7 +46,6 @@ use crate::paths::{self, SASS_DIR};
 pub const MAX_SASS_BYTES: u64 = 8 << 20;
 
 /// The folder of a theme's own stylesheets, inside `themes/NAME/`.
-const THEMES_DIR: &str = "themes";
 
 /// One compiled stylesheet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +108,7 @@ pub fn is_sass_source(path: &Path) -> bool {
     let mut parts = path.components().map(|part| part.as_os_str());
     match parts.next() {
         Some(first) if first == SASS_DIR => true,
-        Some(first) if first == THEMES_DIR => parts.nth(1).is_some_and(|dir| dir == SASS_DIR),
+        Some(first) if first == crate::paths::THEMES_DIR => parts.nth(1).is_some_and(|dir| dir == SASS_DIR),
         _ => false,
     }
 }

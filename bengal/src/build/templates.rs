@@ -15,6 +15,7 @@ use crate::build::config::Config;
 use crate::build::frontmatter::PageDate;
 use crate::build::functions::{Functions, MarkdownFn};
 use crate::build::highlight::Highlighter;
+use crate::build::images::Images;
 use crate::build::markdown::Renderer;
 use crate::error::{Error, Result};
 use crate::paths;
@@ -61,6 +62,7 @@ pub struct Templates {
     sources: HashMap<String, String>,
     site: SiteSlot,
     functions: Arc<Functions>,
+    images: Arc<Images>,
 }
 
 /// What the site functions read, replaced as a build learns it: the
@@ -115,7 +117,9 @@ impl Templates {
         register_helpers(&mut tera, root, config, &site);
         let functions = Functions::new(root, config, markdown_filter(config, &site));
         functions.register(&mut tera);
-        Ok(Templates { tera, origins, sources: texts, site, functions })
+        let images = Images::new(root, config)?;
+        images.register(&mut tera);
+        Ok(Templates { tera, origins, sources: texts, site, functions, images })
     }
 
     /// Tells the site functions (`get_page`, `get_url(path="@/…")`, …) what
@@ -129,6 +133,11 @@ impl Templates {
     /// one re-renders the templates that call those functions.
     pub fn data_files(&self) -> Vec<PathBuf> {
         self.functions.data_files()
+    }
+
+    /// The images `resize_image` made, to publish: (cached file, output path).
+    pub fn processed_images(&self) -> Vec<(PathBuf, String)> {
+        self.images.outputs()
     }
 
     /// Whether any template calls a function that needs every page's data.

@@ -44,6 +44,8 @@ struct Plan {
     templates: BTreeSet<String>,
     pages: BTreeSet<PathBuf>,
     statics: BTreeSet<PathBuf>,
+    /// A Sass file changed: the stylesheets are compiled again.
+    sass: bool,
 }
 
 impl Rebuilder {
@@ -76,7 +78,8 @@ impl Rebuilder {
         let mut step = |timings: &mut Vec<_>, name: &'static str| {
             timings.push((name, std::mem::replace(&mut lap, std::time::Instant::now()).elapsed()));
         };
-        let plan = classify(&self.options.root, batch);
+        let data_files = self.last.as_ref().map(|last| last.templates.data_files()).unwrap_or_default();
+        let plan = classify(&self.options.root, batch, &data_files);
         let Some(last) = self.last.as_mut() else { return self.full() };
         if plan.everything {
             return self.full();
@@ -103,6 +106,9 @@ impl Rebuilder {
                 }
             }
         }
+        if plan.sass {
+            jobs.push(Job::Sass);
+        }
         for source in &plan.statics {
             let shown = source.strip_prefix(&self.options.root).unwrap_or(source);
             paths::check_source(&self.options.root, source, shown)?;
@@ -123,7 +129,7 @@ impl Rebuilder {
 
 /// Sorts a batch into what it asks for. Anything but an edit of existing
 /// Markdown pages, templates or static files asks for everything.
-fn classify(root: &Path, batch: &Batch) -> Plan {
+fn classify(root: &Path, batch: &Batch, data_files: &[PathBuf]) -> Plan {
     let mut plan = Plan::default();
     for path in &batch.paths {
         let Ok(relative) = path.strip_prefix(root) else { continue };
@@ -136,6 +142,8 @@ fn classify(root: &Path, batch: &Batch) -> Plan {
         let first = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
         match first.as_deref() {
             Some(name) if paths::CONFIG_FILES.contains(&name) => plan.everything = true,
+            // A file templates read (`load_data`, `get_hash`), wherever it is.
+            _ if data_files.contains(path) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
                 let name = paths::slash_path(relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative));
                 // A shortcode is rendered into Markdown bodies: every body may use it.
@@ -149,6 +157,9 @@ fn classify(root: &Path, batch: &Batch) -> Plan {
                 plan.statics.insert(path.clone());
             }
             Some(STATIC_DIR) => plan.everything = true,
+            _ if build::sass::is_sass_source(relative) => plan.sass = true,
+            // A theme's templates and static files.
+            Some(paths::THEMES_DIR) => plan.everything = true,
             Some(CONTENT_DIR) => {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                 let plain_page = exists && name.ends_with(".md") && name != "_index.md" && name != "index.md";

@@ -21,7 +21,7 @@ use crate::error::Error;
 pub const DEBOUNCE: Duration = Duration::from_millis(30);
 /// The site's input folders, watched recursively; the root itself is watched
 /// for its own files (`bengal.toml`) only.
-const INPUT_DIRS: [&str; 3] = [crate::paths::CONTENT_DIR, crate::paths::TEMPLATES_DIR, crate::paths::STATIC_DIR];
+const INPUT_DIRS: [&str; 5] = crate::paths::SOURCE_DIRS;
 
 /// A batch is sent at the latest this long after its first event, so a never-ending stream of events still rebuilds.
 pub const MAX_BATCH_DELAY: Duration = Duration::from_millis(500);
