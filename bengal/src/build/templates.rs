@@ -202,15 +202,42 @@ impl Templates {
 
     /// Renders template `name`; `what` names the page being rendered for errors.
     pub fn render(&self, name: &str, context: &Context, what: &Path) -> Result<String> {
-        self.tera.render(name, context).map_err(|err| {
-            let file = match self.origins.get(name) {
-                Some(Origin::Site(path)) => path.clone(),
-                _ => PathBuf::from(format!("(built-in theme) {name}")),
-            };
-            Error::in_file(file, format!("{} (rendering {})", error_chain(&err), what.display())).with_hint(
-                "fix the template; variables available to templates are listed in Bengal's bengal/theme/CONTEXT.md",
-            )
-        })
+        self.tera.render(name, context).map_err(|err| self.render_error(name, context, what, &err))
+    }
+
+    /// A render error at its place: Tera names only the template rendered,
+    /// so the missing name is looked for in it and the templates it needs
+    /// (its parents, imports, includes), and the first that mentions it is
+    /// named with the line; a missing field gets the nearest one that exists.
+    fn render_error(&self, name: &str, context: &Context, what: &Path, err: &tera::Error) -> Error {
+        let chain = error_chain(err);
+        let missing = missing_name(&chain);
+        let closure = self.closure(name);
+        let mut candidates: Vec<&str> = vec![name];
+        candidates.extend(closure.iter().map(String::as_str).filter(|t| *t != name));
+        let place = missing.as_ref().and_then(|(_, needle)| {
+            candidates.iter().find_map(|template| {
+                let text = self.sources.get(*template)?;
+                let offset = find_word(text, needle)?;
+                Some((*template, crate::error::line_of_offset(text, offset)))
+            })
+        });
+        let (template, line) = place.map_or((name, None), |(template, line)| (template, Some(line)));
+        let file = match self.origins.get(template) {
+            Some(Origin::Site(path)) => path.clone(),
+            _ => PathBuf::from(format!("(built-in theme) {template}")),
+        };
+        let suggestion = match &missing {
+            Some((Missing::Variable, path)) => nearest_field(&context.clone().into_json(), path),
+            _ => None,
+        };
+        let hint = match suggestion {
+            Some(found) => {
+                format!("did you mean `{found}`? (what templates see is listed in Bengal's bengal/theme/CONTEXT.md)")
+            }
+            None => "fix the template; what templates see is listed in Bengal's bengal/theme/CONTEXT.md".to_owned(),
+        };
+        Error::in_file(file, format!("{chain} (rendering {})", what.display())).at_line(line).with_hint(hint)
     }
 }
 
@@ -235,6 +262,64 @@ fn read_templates(root: &Path, dir: &Path) -> Result<Vec<(String, String, PathBu
         found.push((name, text, relative));
     }
     Ok(found)
+}
+
+/// What a Tera render error says is missing.
+enum Missing {
+    Variable,
+    Callable,
+}
+
+/// The variable (`page.lowr`), function or filter a render error names,
+/// with the text to look for in the templates.
+fn missing_name(chain: &str) -> Option<(Missing, String)> {
+    let quoted = |after: &str, open: char, close: char| {
+        let rest = chain.split_once(after)?.1;
+        let rest = rest.trim_start().strip_prefix(open)?;
+        Some(rest[..rest.find(close)?].to_owned())
+    };
+    if let Some(variable) = quoted("Variable", '`', '`') {
+        return Some((Missing::Variable, variable));
+    }
+    ["Function", "Filter", "Test"]
+        .iter()
+        .find_map(|kind| quoted(kind, '\'', '\''))
+        .filter(|name| chain.contains(&format!("'{name}' not found")))
+        .map(|name| (Missing::Callable, name))
+}
+
+/// The offset of `word` in `text` where it stands alone (not inside a
+/// longer name), so `page.lower` is not found in `page.lowercase`.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    text.match_indices(word).map(|(at, _)| at).find(|&at| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// The existing field nearest to the first part of `path` that is missing
+/// (`page.lowr.title` → `page.lower`), in the context it was missing from.
+fn nearest_field(context: &Value, path: &str) -> Option<String> {
+    let mut at = context;
+    let mut found: Vec<&str> = Vec::new();
+    for part in path.split('.') {
+        let object = at.as_object()?;
+        if let Some(next) = object.get(part) {
+            at = next;
+            found.push(part);
+            continue;
+        }
+        let (_, best) = object
+            .keys()
+            .map(|key| (strsim::jaro_winkler(key, part), key))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))?;
+        found.push(best);
+        return Some(found.join("."));
+    }
+    None
 }
 
 /// Names in `{% include "a.html" %}` tags (Tera does not record includes).
@@ -533,6 +618,21 @@ mod tests {
         let templates = Templates::load(dir.path(), &config).unwrap();
         let out = templates.render("t.html", &Context::new(), Path::new("t")).unwrap();
         assert_eq!(out, "https://x.org/docs/a.css|https://x.org/docs/tags/rust-lang/|March  1, 2024");
+    }
+
+    #[test]
+    fn a_render_error_names_the_template_and_line_where_the_name_is_and_suggests_one() {
+        let dir = site_with(&[
+            ("page.html", "{% extends \"base.html\" %}{% block content %}ok{% endblock %}"),
+            ("base.html", "<html>\n<body>\n{{ page.lowr.title }}\n{% block content %}{% endblock %}</body>"),
+        ]);
+        let templates = Templates::load(dir.path(), &Config::parse("").unwrap()).unwrap();
+        let mut context = Context::new();
+        context.insert("page", &serde_json::json!({"lower": null, "title": "x"}));
+        let err = templates.render("page.html", &context, Path::new("content/a.md")).unwrap_err();
+        assert_eq!(err.file.as_deref(), Some(Path::new("templates/base.html")), "{err}");
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.hint.as_deref().unwrap_or_default().contains("did you mean `page.lower`"), "{err}");
     }
 
     #[test]
