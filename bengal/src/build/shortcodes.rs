@@ -90,7 +90,8 @@ pub fn expand(body: &str, templates: &Templates, config: &Config, owner: Owner<'
     let escapes_close_by = body.rfind("*/}}").max(body.rfind("*/%}")).unwrap_or(0);
     while let Some(found) = body[at..].find(['{']).map(|i| at + i) {
         at = found + 1;
-        let Some(call) = parse_at(body, found, escapes_close_by)? else { continue };
+        let known = |name: &str| ["md", "html"].iter().any(|ext| templates.has(&format!("shortcodes/{name}.{ext}")));
+        let Some(call) = parse_at(body, found, escapes_close_by, &known)? else { continue };
         expanded.markdown.push_str(&body[rest..found]);
         rest = call.end;
         at = call.end;
@@ -150,7 +151,7 @@ struct Call {
 
 /// Reads a call starting at `start` (a `{`); `Ok(None)` when it is not one,
 /// an error when it is one that cannot be read.
-fn parse_at(text: &str, start: usize, escapes_close_by: usize) -> Result<Option<Call>> {
+fn parse_at(text: &str, start: usize, escapes_close_by: usize, known: &dyn Fn(&str) -> bool) -> Result<Option<Call>> {
     let open = &text[start..];
     let (close, block) = if open.starts_with("{{") {
         ("}}", false)
@@ -185,11 +186,17 @@ fn parse_at(text: &str, start: usize, escapes_close_by: usize) -> Result<Option<
     let Some(args_text) = after[name_len..].trim_start().strip_prefix('(') else { return Ok(None) };
     let args_start = text.len() - args_text.len();
     let line = || line_of_offset(text, start);
-    let (args, args_end) = parse_args(text, args_start).map_err(|message| {
-        Error::new(format!("shortcode `{name}`: {message}"))
-            .at_line(Some(line()))
-            .with_hint("arguments are key=value, separated by commas: strings in quotes, numbers, true/false, [lists]")
-    })?;
+    let (args, args_end) = match parse_args(text, args_start) {
+        Ok(parsed) => parsed,
+        // Not a shortcode call at all (e.g. a template function shown in
+        // a code block: `{{ get_url(path=asset) }}`), as Zola's grammar has it.
+        Err(_) if !known(name) => return Ok(None),
+        Err(message) => {
+            return Err(Error::new(format!("shortcode `{name}`: {message}")).at_line(Some(line())).with_hint(
+                "arguments are key=value, separated by commas: strings in quotes, numbers, true/false, [lists]",
+            ));
+        }
+    };
     let tail = &text[args_end..];
     let trimmed = tail.trim_start();
     let Some(after_close) = trimmed.strip_prefix(close) else { return Ok(None) };
