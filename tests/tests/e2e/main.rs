@@ -13,6 +13,8 @@
 //! - `cleanup`: `bengal cleanup` on stale files, live and foreign processes.
 //! - `faults`: hostile input and faults: symlinks, pid files, locks, slugs, methods.
 //! - `zola`: a site written for Zola builds as it is.
+//! - `zola_templates`: a Zola site with its own templates and a theme, using
+//!   Zola's template variables, functions and filters (issue 11).
 
 mod server;
 mod util;
@@ -27,3 +29,4 @@ mod new_site;
 mod serve;
 mod snapshots;
 mod zola;
+mod zola_templates;
