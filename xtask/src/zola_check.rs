@@ -186,7 +186,7 @@ fn html_files(out: &Path) -> Vec<(String, String)> {
 fn shows_template_syntax(html: &str) -> bool {
     let mut rest = html;
     let mut outside = String::new();
-    while let Some(start) = rest.find("<pre").or_else(|| rest.find("<code")) {
+    while let Some(start) = [rest.find("<pre"), rest.find("<code")].into_iter().flatten().min() {
         outside.push_str(&rest[..start]);
         let closing = if rest[start..].starts_with("<pre") { "</pre>" } else { "</code>" };
         match rest[start..].find(closing) {

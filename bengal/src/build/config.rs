@@ -289,6 +289,9 @@ impl Config {
         {
             config.missing_theme = config.theme.take();
         }
+        if let Some(theme) = &config.theme {
+            config.merge_theme_extra(&root.join(crate::paths::THEMES_DIR).join(theme).join("theme.toml"))?;
+        }
         Ok(config)
     }
 
@@ -373,6 +376,24 @@ impl Config {
     /// `/podcast-authors/`, as Zola makes it), with the base path.
     pub fn taxonomy_path(&self, name: &str) -> String {
         self.site_path(&format!("{}/", self.slugify_taxonomies.apply(name)))
+    }
+
+    /// Adds the `[extra]` of a theme's `theme.toml` under the site's own:
+    /// the site's keys win, as in Zola.
+    fn merge_theme_extra(&mut self, theme_toml: &Path) -> Result<()> {
+        let Ok(text) = std::fs::read_to_string(theme_toml) else { return Ok(()) };
+        let shown = theme_toml.components().rev().take(3).collect::<Vec<_>>();
+        let shown: PathBuf = shown.into_iter().rev().collect();
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|err| Error { file: Some(shown.clone()), ..toml_error(&text, &err) })?;
+        let Some(toml::Value::Table(extra)) = table.get("extra") else { return Ok(()) };
+        let theme_extra = toml_to_json(toml::Value::Table(extra.clone()));
+        if let (Some(site), serde_json::Value::Object(theme)) = (self.extra.as_object_mut(), theme_extra) {
+            for (key, value) in theme {
+                site.entry(key).or_insert(value);
+            }
+        }
+        Ok(())
     }
 
     /// The options of taxonomy `name`.

@@ -262,7 +262,9 @@ pub fn parse<T: DeserializeOwned + Default>(split: &Split<'_>, taxonomies: Optio
             })
     };
     if let Some(taxonomies) = taxonomies {
-        for name in taxonomies {
+        // A taxonomy named like a page key (`authors`) takes its terms from
+        // `[taxonomies]` only; the key keeps its own meaning.
+        for name in taxonomies.iter().filter(|name| !PAGE_KEYS.contains(&name.as_str())) {
             if let Some(list) = map.remove(name) {
                 terms.insert(name.clone(), names_in(name, &list)?);
             }

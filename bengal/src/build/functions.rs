@@ -83,6 +83,8 @@ pub struct Functions {
     root: PathBuf,
     /// The site root with symlinks resolved: every file read must be inside.
     site: PathBuf,
+    /// The site's theme, whose `static/` is looked in last.
+    theme: Option<String>,
     /// `num_format`'s default locale: the site's language, as in Zola.
     language: String,
     markdown: MarkdownFn,
@@ -102,6 +104,7 @@ impl Functions {
         Arc::new(Functions {
             root: root.to_path_buf(),
             site: crate::paths::resolve_path(root),
+            theme: config.theme.clone(),
             language: config.language.clone(),
             markdown,
             started: Local::now(),
@@ -298,7 +301,11 @@ impl Functions {
         if relative.is_empty() {
             return Err(format!("{function}: `path` is empty").into());
         }
-        let candidates = ["", STATIC_DIR, CONTENT_DIR].map(|dir| Path::new(dir).join(&relative));
+        let mut candidates: Vec<PathBuf> =
+            ["", STATIC_DIR, CONTENT_DIR].iter().map(|dir| Path::new(dir).join(&relative)).collect();
+        if let Some(theme) = &self.theme {
+            candidates.push(Path::new(crate::paths::THEMES_DIR).join(theme).join(STATIC_DIR).join(&relative));
+        }
         let Some(candidate) = candidates.iter().find(|candidate| self.root.join(candidate).exists()) else {
             let mut read = self.read.lock().unwrap_or_else(PoisonError::into_inner);
             let normal = candidates.iter().filter_map(|c| crate::paths::normal_path(&crate::paths::slash_path(c)));

@@ -534,8 +534,10 @@ impl<'s> TemplateData<'s> {
                 let mut context = self.context(&path);
                 context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
                 context.insert("term", &self.term_value(*taxonomy, *term, per == 0));
-                let list = List { pages: &term_data.pages, base: &base, word, per };
-                context.insert("paginator", &self.paginator(&list, *pager));
+                if per > 0 {
+                    let list = List { pages: &term_data.pages, base: &base, word, per };
+                    context.insert("paginator", &self.paginator(&list, *pager));
+                }
                 let template = job.template(site, templates).unwrap_or(Cow::Borrowed("term.html"));
                 let html = templates.render(&template, &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
@@ -644,7 +646,10 @@ impl<'s> TemplateData<'s> {
         } else {
             &section.pages
         };
-        context.insert("paginator", &self.paginator(&List { pages, base, word, per }, pager));
+        // As in Zola, only a paginated list has a `paginator`.
+        if per > 0 {
+            context.insert("paginator", &self.paginator(&List { pages, base, word, per }, pager));
+        }
         let html = templates.render(template, &context, &file)?;
         Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
     }
@@ -750,7 +755,7 @@ impl<'s> TemplateData<'s> {
         let taxonomy = &self.site.taxonomies[index];
         let path = self.site.config.taxonomy_path(&taxonomy.name);
         let terms: Vec<Value> = if with_terms {
-            (0..taxonomy.terms.len()).map(|term| self.term_value(index, term, false)).collect()
+            (0..taxonomy.terms.len()).map(|term| self.term_value(index, term, true)).collect()
         } else {
             Vec::new()
         };

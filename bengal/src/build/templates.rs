@@ -39,6 +39,7 @@ const THEME_TEMPLATES: &[(&str, &str)] = &[
     ("term.html", include_str!("../../theme/templates/term.html")),
     ("404.html", include_str!("../../theme/templates/404.html")),
     ("atom.xml", include_str!("../../theme/templates/atom.xml")),
+    ("rss.xml", include_str!("../../theme/templates/rss.xml")),
     ("sitemap.xml", include_str!("../../theme/templates/sitemap.xml")),
 ];
 
