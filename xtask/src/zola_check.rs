@@ -440,10 +440,7 @@ mod tests {
                     <body><header>Site</header><script>var x = 1 < 2;</script><!-- note -->\
                     <p>Fish &amp; chips&nbsp;&#233;t&#xE9;\n  <b>now</b>&copy;</p>\
                     <pre><span>--</span><SPAN>depth</SPAN>=1</pre><li>one</li><li>two</li></body></html>";
-        assert_eq!(
-            visible_text(html),
-            ["Site", "Fish", "&", "chips", "été", "now&copy;", "--depth=1", "one", "two"]
-        );
+        assert_eq!(visible_text(html), ["Site", "Fish", "&", "chips", "été", "now&copy;", "--depth=1", "one", "two"]);
     }
 
     #[test]
