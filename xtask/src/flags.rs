@@ -14,8 +14,10 @@ usage: cargo xtask <task>
                             the scenarios (scenarios/*.toml) whose name contains FILTER
   bench [--pages N] [--runs N] [--serve-only]
                             build and serve times on a generated site, against Hugo when installed
-  zola-check SITE [--zola BIN]
-                            does a Zola site build as it is (by hand, on Zola's test_site and docs)
+  zola-check SITE [--zola BIN] [--as-is]
+                            does a Zola site build with Bengal (by hand, on Zola's test_site and docs):
+                            its content under the built-in theme, or with --as-is (needs --zola) its own
+                            templates and theme, each page's text compared with Zola's
   help                      this text";
 
 /// What to do.
@@ -38,8 +40,12 @@ pub enum Task {
 pub struct ZolaCheck {
     /// The Zola site.
     pub site: PathBuf,
-    /// A `zola` binary, to compare URLs and dangling links with Zola's build.
+    /// A `zola` binary, to compare URLs, dangling links and (with `as_is`)
+    /// each page's visible text with Zola's build.
     pub zola: Option<PathBuf>,
+    /// Build the site with its own templates and theme (issue 11) instead of
+    /// its content under the built-in theme (issue 10); needs `zola`.
+    pub as_is: bool,
 }
 
 /// `cargo xtask chaos`.
@@ -131,14 +137,21 @@ fn parse_chaos(mut args: impl Iterator<Item = String>) -> Result<Chaos, UsageErr
 fn parse_zola_check(mut args: impl Iterator<Item = String>) -> Result<ZolaCheck, UsageError> {
     let mut site = None;
     let mut zola = None;
+    let mut as_is = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--zola" => zola = Some(value(&mut args, "--zola", "the zola binary")?.into()),
+            "--as-is" => as_is = true,
             path if !path.starts_with('-') && site.is_none() => site = Some(PathBuf::from(path)),
             other => return Err(unexpected(other)),
         }
     }
-    Ok(ZolaCheck { site: site.ok_or_else(|| UsageError("the site's directory is missing".to_owned()))?, zola })
+    let site = site.ok_or_else(|| UsageError("the site's directory is missing".to_owned()))?;
+    if as_is && zola.is_none() {
+        // Its checks compare with Zola's build: without one it would only build.
+        return Err(UsageError("--as-is needs --zola BIN".to_owned()));
+    }
+    Ok(ZolaCheck { site, zola, as_is })
 }
 
 fn parse_bench(mut args: impl Iterator<Item = String>) -> Result<Bench, UsageError> {
@@ -218,6 +231,14 @@ mod tests {
             Ok(Task::Bench(Bench { pages: 50, runs: 2, serve_only: true }))
         );
         assert_eq!(parse_line("bench"), Ok(Task::Bench(Bench::default())));
+        assert_eq!(
+            parse_line("zola-check site --zola zola --as-is"),
+            Ok(Task::ZolaCheck(ZolaCheck { site: "site".into(), zola: Some("zola".into()), as_is: true }))
+        );
+        assert_eq!(
+            parse_line("zola-check site"),
+            Ok(Task::ZolaCheck(ZolaCheck { site: "site".into(), zola: None, as_is: false }))
+        );
         assert_eq!(parse_line("--help"), Ok(Task::Help));
     }
 
@@ -234,6 +255,8 @@ mod tests {
             ("bench --runs 0", "bench: --runs takes a number of at least 1"),
             ("bench --pages 0", "at least 1"),
             ("bench fast", "`fast`"),
+            ("zola-check site --as-is", "zola-check: --as-is needs --zola BIN"),
+            ("zola-check --zola zola", "the site's directory is missing"),
         ] {
             let err = parse_line(line).unwrap_err();
             assert!(err.0.contains(named), "{line:?}: {err}");
