@@ -780,7 +780,7 @@ mod tests {
 
     #[test]
     fn page_assets_paths_are_found() {
-        let (dir, images) = site();
+        let (_dir, images) = site();
         let value = resized(&images, "path='/docs/blog/post/zola.png', width=10, height=10");
         assert_eq!(value["orig_width"], 300);
         // Zola's `page.assets` form: the path below `content/`.

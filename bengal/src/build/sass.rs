@@ -45,8 +45,6 @@ use crate::paths::{self, SASS_DIR};
 /// named `.scss`) that would only make the build slow.
 pub const MAX_SASS_BYTES: u64 = 8 << 20;
 
-/// The folder of a theme's own stylesheets, inside `themes/NAME/`.
-
 /// One compiled stylesheet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stylesheet {

@@ -1,7 +1,7 @@
 //! A Zola site with its own templates and a theme builds as it is (issue
 //! 11): the `zola-themed` fixture's templates use Zola's variables,
 //! functions and filters by Zola's names, and these tests read what they
-//! wrote. Checks that Bengal fails today are `#[ignore]`d with the reason.
+//! wrote.
 
 use std::path::Path;
 
@@ -78,7 +78,6 @@ fn config_current_url_and_current_path() {
 }
 
 #[test]
-#[ignore = "Bengal bug: the theme's theme.toml [extra] is not merged into config.extra"]
 fn the_themes_extra_is_merged_into_config_extra() {
     let out = built();
     // Zola adds the theme's `[extra]` keys the site does not set to `config.extra`.
@@ -129,8 +128,6 @@ fn lower_and_higher_follow_the_sections_sort() {
 }
 
 #[test]
-#[ignore = "Bengal bug: with a taxonomy named `authors`, the page's own `authors` front matter is taken as its terms: \
-            page.authors is empty and the terms are counted twice"]
 fn page_authors_stay_the_pages_with_an_authors_taxonomy() {
     let out = built();
     assert_eq!(class(&read(out.path(), "blog/a/index.html"), "authors"), "authors=Ada</p>");
@@ -165,8 +162,6 @@ fn sections_subsections_and_the_paginator() {
 }
 
 #[test]
-#[ignore = "Bengal bug: a section without paginate_by gets a `paginator` (paginate_by=0); Zola defines none, \
-            so `{% if paginator %}` takes the wrong branch"]
 fn a_section_without_paginate_by_has_no_paginator() {
     let out = built();
     let notes = read(out.path(), "notes/index.html");
@@ -205,8 +200,6 @@ fn functions_give_zolas_results() {
 }
 
 #[test]
-#[ignore = "Bengal bug: get_hash(path=…) does not look in the theme's static/ (Zola's file search does; \
-            get_url(cachebust=true) does)"]
 fn get_hash_finds_a_file_of_the_themes_static() {
     let site = copy_fixture(FIXTURE);
     let index = site.path().join("templates/index.html");
@@ -285,8 +278,6 @@ fn the_search_index_and_atom_feeds_are_written() {
 }
 
 #[test]
-#[ignore = "Bengal bug: feed_filenames = [\"atom.xml\", \"rss.xml\"] fails: \
-            (built-in theme) rss.xml: Template 'rss.xml' not found"]
 fn rss_feeds_are_written_with_atom_for_the_site_and_tag_terms() {
     let site = copy_fixture(FIXTURE);
     let config = site.path().join("config.toml");
