@@ -1008,13 +1008,14 @@ fn check_template(templates: &Templates, name: &str, file: &Path, body_line: usi
         .with_hint(format!("add templates/{name}, or remove the `template` key to use the default")))
 }
 
+/// A redirect page with the words of Zola's, so a migrated site reads the same.
 fn redirect_page(path: &str, permalink: &str) -> String {
     let path = escape_html(path);
     let permalink = escape_html(permalink);
     format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting…</title>\
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Redirect</title>\
 <link rel=\"canonical\" href=\"{permalink}\"><meta http-equiv=\"refresh\" content=\"0; url={path}\"></head>\
-<body><p>This page has moved to <a href=\"{path}\">{permalink}</a>.</p></body></html>\n"
+<body><p><a href=\"{path}\">Click here</a> to be redirected.</p></body></html>\n"
     )
 }
 
