@@ -17,7 +17,7 @@ use crate::build::frontmatter::SortBy;
 use crate::build::highlight;
 use crate::build::html::escape_html;
 use crate::build::output::Artifact;
-use crate::build::site::{Page, Section, Site, page_title};
+use crate::build::site::{Page, Section, Site, page_title, section_relative_path};
 use crate::build::templates::{SiteData, THEME_STATIC, Templates};
 use crate::build::{sass, search};
 use crate::error::{Error, Result};
@@ -927,11 +927,6 @@ fn ancestors(site: &Site, dir: &str, inclusive: bool) -> Vec<String> {
     }
     chain.reverse();
     chain
-}
-
-/// `blog` → `blog/_index.md`, `` → `_index.md`: how Zola names a section.
-pub(crate) fn section_relative_path(dir: &str) -> String {
-    if dir.is_empty() { "_index.md".to_owned() } else { format!("{dir}/_index.md") }
 }
 
 /// A site path split on `/`, without the base path (Zola's `components`).

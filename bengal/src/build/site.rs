@@ -520,6 +520,12 @@ fn page_meta(config: &Config, root: &Path, source: &SourcePage) -> serde_json::V
     })
 }
 
+/// `blog` → `blog/_index.md`, `` → `_index.md`: how Zola names a section
+/// (the key of `@/` links and of `get_section`).
+pub(crate) fn section_relative_path(dir: &str) -> String {
+    if dir.is_empty() { "_index.md".to_owned() } else { format!("{dir}/_index.md") }
+}
+
 /// A section as its shortcodes see it.
 fn section_meta(config: &Config, source: &SourceSection) -> serde_json::Value {
     serde_json::json!({
@@ -528,7 +534,7 @@ fn section_meta(config: &Config, source: &SourceSection) -> serde_json::Value {
         "draft": source.front.draft,
         "path": source.path,
         "permalink": config.permalink(&source.path),
-        "relative_path": if source.dir.is_empty() { "_index.md".to_owned() } else { format!("{}/_index.md", source.dir) },
+        "relative_path": section_relative_path(&source.dir),
         "extra": source.front.extra,
         "lang": config.language,
     })
@@ -540,11 +546,7 @@ fn heading_ids<'a>(pages: &'a [Page], sections: &'a [Section]) -> HashMap<String
     let mut headings: HashMap<String, Vec<&str>> =
         pages.iter().map(|p| (p.source.content_path.clone(), ids(&p.rendered))).collect();
     for section in sections {
-        let index = if section.source.dir.is_empty() {
-            "_index.md".to_owned()
-        } else {
-            format!("{}/_index.md", section.source.dir)
-        };
+        let index = section_relative_path(&section.source.dir);
         headings.insert(index, ids(&section.rendered));
     }
     headings
@@ -599,7 +601,7 @@ fn link_map<'a>(
         links.insert(page.content_path.clone(), page.path.clone());
     }
     for section in sections {
-        let index = if section.dir.is_empty() { "_index.md".to_owned() } else { format!("{}/_index.md", section.dir) };
+        let index = section_relative_path(&section.dir);
         links.insert(index, section.path.clone());
     }
     links
