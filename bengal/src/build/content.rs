@@ -43,6 +43,40 @@ pub struct SourcePage {
     pub assets: Vec<PathBuf>,
 }
 
+impl SourcePage {
+    /// Its co-located files, each with its path inside the bundle
+    /// (`img/map.png`): subfolders are kept, as Zola keeps them.
+    pub fn bundle_assets(&self, root: &Path) -> impl Iterator<Item = (&PathBuf, String)> {
+        let bundle = root.join(&self.file).parent().map(Path::to_path_buf).unwrap_or_default();
+        self.assets.iter().map(move |asset| {
+            let relative = asset
+                .strip_prefix(&bundle)
+                .map(paths::slash_path)
+                .unwrap_or_else(|_| asset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            (asset, relative)
+        })
+    }
+
+    /// Zola's `page.assets`: the co-located files as paths below `content/`
+    /// (`/blog/post/img/map.png`).
+    pub fn asset_paths(&self, root: &Path) -> Vec<String> {
+        let bundle = paths::parent_of(&self.content_path);
+        self.bundle_assets(root)
+            .map(
+                |(_, relative)| {
+                    if bundle.is_empty() { format!("/{relative}") } else { format!("/{bundle}/{relative}") }
+                },
+            )
+            .collect()
+    }
+
+    /// Zola's `page.colocated_path`: the bundle's folder below `content/`
+    /// (`blog/post/`), for an `index.md` only.
+    pub fn colocated_path(&self) -> Option<String> {
+        self.content_path.ends_with("/index.md").then(|| format!("{}/", paths::parent_of(&self.content_path)))
+    }
+}
+
 /// A section as read from disk.
 #[derive(Debug, Clone)]
 pub struct SourceSection {

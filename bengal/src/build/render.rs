@@ -254,7 +254,7 @@ pub fn plan(site: &Site) -> Result<Vec<Job>> {
             jobs.push(alias_job(&Some(page.source.file.clone()), &page.source.path, alias)?);
         }
         let dir = output_dir_of(site, &page.source.path);
-        for (source, relative) in bundle_assets(site, page) {
+        for (source, relative) in page.source.bundle_assets(&site.root) {
             jobs.push(Job::Copy { source: source.clone(), dest: format!("{dir}{relative}") });
         }
     }
@@ -557,11 +557,8 @@ impl<'s> TemplateData<'s> {
             }
             Job::SectionFeed(index, name) => {
                 let section = &site.sections[*index];
-                let mut dated: Vec<usize> =
-                    section.pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();
-                dated.sort_by(|&a, &b| crate::build::site::compare_pages(&site.pages[a], &site.pages[b]));
                 let path = format!("{}{name}", section.source.path);
-                let mut context = self.feed_context(&dated, &path);
+                let mut context = self.feed_context(&dated_newest_first(site, &section.pages), &path);
                 context.insert("section", &self.section_value(section, false));
                 let xml = templates.render(name, &context, Path::new(&path))?;
                 Ok(bytes(output_dir_of(site, &path), xml))
@@ -569,10 +566,7 @@ impl<'s> TemplateData<'s> {
             Job::TermFeed { taxonomy, term, name } => {
                 let path = format!("{}{name}", self.term_path(*taxonomy, *term));
                 let pages = &site.taxonomies[*taxonomy].terms[*term].pages;
-                let mut dated: Vec<usize> =
-                    pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();
-                dated.sort_by(|&a, &b| crate::build::site::compare_pages(&site.pages[a], &site.pages[b]));
-                let mut context = self.feed_context(&dated, &path);
+                let mut context = self.feed_context(&dated_newest_first(site, pages), &path);
                 context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
                 context.insert("term", &self.term_value(*taxonomy, *term, false));
                 let xml = templates.render(name, &context, Path::new(&path))?;
@@ -871,12 +865,7 @@ impl<'s> TemplateData<'s> {
 pub(crate) fn page_value(site: &Site, page: &Page, full: bool) -> Value {
     let source = &page.source;
     let rendered = &page.rendered;
-    let bundle = crate::paths::parent_of(&source.content_path);
-    let assets: Vec<String> = bundle_assets(site, page)
-        .map(|(_, relative)| if bundle.is_empty() { format!("/{relative}") } else { format!("/{bundle}/{relative}") })
-        .collect();
     let slug = source.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-    let colocated = source.content_path.ends_with("/index.md").then(|| format!("{bundle}/"));
     let date = source.date.as_ref().map(|d| d.at.date());
     let mut value = json!({
         "title": page_title(page),
@@ -893,7 +882,7 @@ pub(crate) fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         "components": components(site, &source.path),
         "permalink": site.config.permalink(&source.path),
         "relative_path": source.content_path,
-        "colocated_path": colocated,
+        "colocated_path": source.colocated_path(),
         "ancestors": ancestors(site, &source.section_dir, true),
         "summary": rendered.summary,
         "word_count": rendered.word_count,
@@ -902,7 +891,7 @@ pub(crate) fn page_value(site: &Site, page: &Page, full: bool) -> Value {
         "authors": source.front.authors,
         "render": source.front.renders(),
         "extra": source.front.extra,
-        "assets": assets,
+        "assets": source.asset_paths(&site.root),
         "lang": site.config.language,
         "translations": [],
         "backlinks": [],
@@ -973,18 +962,11 @@ fn toc_tree(site: &Site, path: &str, headings: &[crate::build::markdown::Heading
     Value::Array(tree)
 }
 
-/// A page bundle's co-located files, each with its path inside the bundle
-/// (`img/map.png`): subfolders are kept, as Zola keeps them.
-fn bundle_assets<'p>(site: &Site, page: &'p Page) -> impl Iterator<Item = (&'p PathBuf, String)> {
-    let bundle = site.root.join(&page.source.file).parent().map(Path::to_path_buf).unwrap_or_default();
-    page.source.assets.iter().map(move |asset| {
-        let relative = asset.strip_prefix(&bundle).map(crate::paths::slash_path);
-        (
-            asset,
-            relative
-                .unwrap_or_else(|_| asset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
-        )
-    })
+/// The dated ones of `pages`, newest first: what a feed lists.
+fn dated_newest_first(site: &Site, pages: &[usize]) -> Vec<usize> {
+    let mut dated: Vec<usize> = pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();
+    dated.sort_by(|&a, &b| crate::build::site::compare_pages(&site.pages[a], &site.pages[b]));
+    dated
 }
 
 fn bytes(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Artifact {

@@ -490,18 +490,6 @@ fn render_markdown(
 /// A page as its shortcodes see it: front matter and paths (its content
 /// is what is being rendered), with Zola's names.
 fn page_meta(config: &Config, root: &Path, source: &SourcePage) -> serde_json::Value {
-    let bundle = crate::paths::parent_of(&source.content_path);
-    let bundle_dir = root.join(&source.file);
-    let bundle_dir = bundle_dir.parent().unwrap_or(root);
-    let assets: Vec<String> = source
-        .assets
-        .iter()
-        .filter_map(|asset| asset.strip_prefix(bundle_dir).ok())
-        .map(|relative| {
-            let relative = crate::paths::slash_path(relative);
-            if bundle.is_empty() { format!("/{relative}") } else { format!("/{bundle}/{relative}") }
-        })
-        .collect();
     serde_json::json!({
         "title": source.front.title,
         "description": source.front.description,
@@ -511,8 +499,8 @@ fn page_meta(config: &Config, root: &Path, source: &SourcePage) -> serde_json::V
         "path": source.path,
         "permalink": config.permalink(&source.path),
         "relative_path": source.content_path,
-        "colocated_path": source.content_path.ends_with("/index.md").then(|| format!("{bundle}/")),
-        "assets": assets,
+        "colocated_path": source.colocated_path(),
+        "assets": source.asset_paths(root),
         "taxonomies": source.terms,
         "authors": source.front.authors,
         "extra": source.front.extra,
