@@ -21,6 +21,14 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::paths::TEMPLATES_DIR;
 
+
+/// Functions that read every page's data: a template calling one shows
+/// other pages, so an edit to any page re-renders it.
+pub const SITE_FUNCTIONS: [&str; 3] = ["get_page", "get_section", "get_taxonomy"];
+
+/// Functions that read the site's files (`load_data`, `get_hash`): a
+/// template calling one is re-rendered when a file it read changes.
+pub const DATA_FUNCTIONS: [&str; 2] = ["load_data", "get_hash"];
 /// Templates of the built-in theme, embedded in the binary. Its own base and
 /// macros live under `bengal/`, so that a site's `base.html` or
 /// `macros.html` (written for its own templates) cannot break the theme's
@@ -143,9 +151,15 @@ impl Templates {
 
     /// Whether any template calls a function that needs every page's data.
     pub fn uses_site_functions(&self) -> bool {
+        SITE_FUNCTIONS.iter().any(|name| self.any_mentions(name))
+    }
+
+    /// Whether a shortcode reads data files: a change to one then changes
+    /// Markdown bodies, not only what templates render around them.
+    pub fn shortcodes_read_data(&self) -> bool {
         self.sources
-            .values()
-            .any(|text| ["get_page", "get_section", "get_taxonomy"].iter().any(|name| text.contains(name)))
+            .iter()
+            .any(|(name, text)| name.starts_with("shortcodes/") && DATA_FUNCTIONS.iter().any(|f| text.contains(f)))
     }
 
     /// Whether a template of that name exists (in the site or the theme).
@@ -177,6 +191,12 @@ impl Templates {
     /// such as `recent_pages`), so that a change to that global re-renders it.
     pub fn mentions(&self, name: &str, word: &str) -> bool {
         self.closure(name).iter().any(|t| self.sources.get(t).is_some_and(|text| text.contains(word)))
+    }
+
+    /// Whether any template mentions `word`: asking each job's template
+    /// costs a plan of the whole site, skipped when none does.
+    pub fn any_mentions(&self, word: &str) -> bool {
+        self.sources.values().any(|text| text.contains(word))
     }
 
     /// Renders shortcode template `name`; an error names its file.

@@ -5,9 +5,13 @@
 //!   Markdown of unchanged bodies is still reused).
 //! - a template: the outputs whose template needs it (parents, imports,
 //!   includes).
-//! - a static file: that file, copied alone.
-//! - an edit to a page: that page; when what lists show of it changed, also
-//!   its neighbours and the list pages that show it.
+//! - a static file: that file, copied alone (and the outputs of templates
+//!   that fingerprint static files with `cachebust`).
+//! - a file read by `load_data` or `get_hash`: the outputs of templates
+//!   that call those functions; everything when a shortcode does.
+//! - an edit to a page: that page and the outputs of templates that call
+//!   `get_page`, `get_section` or `get_taxonomy`; when what lists show of it
+//!   changed, also its neighbours and the list pages that show it.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,7 +20,7 @@ use crate::build::content;
 use crate::build::output::{Artifact, OutputDir, WriteReport};
 use crate::build::render::{self, Job, section_paginate_by};
 use crate::build::site::{Page, Site};
-use crate::build::templates::Templates;
+use crate::build::templates::{DATA_FUNCTIONS, SITE_FUNCTIONS, Templates};
 use crate::build::{self, BuildOptions, ConfigNotes};
 use crate::error::Result;
 use crate::paths::{self, CONTENT_DIR, STATIC_DIR, TEMPLATES_DIR};
@@ -46,6 +50,8 @@ struct Plan {
     statics: BTreeSet<PathBuf>,
     /// A Sass file changed: the stylesheets are compiled again.
     sass: bool,
+    /// A file read by `load_data` or `get_hash` changed.
+    data: bool,
 }
 
 impl Rebuilder {
@@ -57,6 +63,13 @@ impl Rebuilder {
     /// Whether a build has succeeded yet.
     pub fn has_built(&self) -> bool {
         self.last.is_some()
+    }
+
+    /// Files the last good build read outside the folders the watcher
+    /// watches as a whole (e.g. `data/` read by `load_data`), canonical.
+    pub fn extra_inputs(&self) -> Vec<PathBuf> {
+        let Some(last) = &self.last else { return Vec::new() };
+        last.templates.data_files().iter().map(|file| paths::resolve_path(file)).collect()
     }
 
     /// What to tell about the configuration of the last good build.
@@ -78,8 +91,7 @@ impl Rebuilder {
         let mut step = |timings: &mut Vec<_>, name: &'static str| {
             timings.push((name, std::mem::replace(&mut lap, std::time::Instant::now()).elapsed()));
         };
-        let data_files = self.last.as_ref().map(|last| last.templates.data_files()).unwrap_or_default();
-        let plan = classify(&self.options.root, batch, &data_files);
+        let plan = classify(&self.options.root, batch, &self.extra_inputs());
         let Some(last) = self.last.as_mut() else { return self.full() };
         if plan.everything {
             return self.full();
@@ -90,12 +102,16 @@ impl Rebuilder {
         let mut jobs: Vec<Job> = Vec::new();
         if !plan.templates.is_empty() {
             let templates = Templates::load(&self.options.root, &last.site.config)?;
-            let all = render::plan(&last.site)?;
-            jobs.extend(all.into_iter().filter(|job| {
-                job.template(&last.site, &templates)
-                    .is_some_and(|name| templates.closure(&name).iter().any(|t| plan.templates.contains(t)))
-            }));
+            jobs.extend(jobs_where(&last.site, &templates, |name| {
+                templates.closure(name).iter().any(|t| plan.templates.contains(t))
+            })?);
             last.templates = templates;
+        }
+        if plan.data {
+            if last.templates.shortcodes_read_data() {
+                return self.full();
+            }
+            jobs.extend(jobs_mentioning(&last.site, &last.templates, &DATA_FUNCTIONS)?);
         }
         if !plan.pages.is_empty() {
             match edit_pages(&self.options, &last.site, &last.templates, &plan.pages)? {
@@ -115,6 +131,9 @@ impl Rebuilder {
             let relative = source.strip_prefix(self.options.root.join(STATIC_DIR)).unwrap_or(source);
             let dest = paths::slash_path(relative);
             jobs.push(Job::Copy { source: source.clone(), dest });
+        }
+        if !plan.statics.is_empty() {
+            jobs.extend(jobs_mentioning(&last.site, &last.templates, &["cachebust"])?);
         }
         let mut seen = HashSet::new();
         jobs.retain(|job| render::wanted(&last.site, job) && seen.insert(format!("{job:?}")));
@@ -138,12 +157,15 @@ fn classify(root: &Path, batch: &Batch, data_files: &[PathBuf]) -> Plan {
             plan.everything = true;
             continue;
         }
+        // A file templates read (`load_data`, `get_hash`), wherever it is;
+        // in `static/` it is copied as well.
+        if data_files.contains(path) {
+            plan.data = true;
+        }
         let exists = path.is_file();
         let first = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
         match first.as_deref() {
             Some(name) if paths::CONFIG_FILES.contains(&name) => plan.everything = true,
-            // A file templates read (`load_data`, `get_hash`), wherever it is.
-            _ if data_files.contains(path) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
                 let name = paths::slash_path(relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative));
                 // A shortcode is rendered into Markdown bodies: every body may use it.
@@ -205,7 +227,7 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
         }
         edited.push(index);
     }
-    let mut jobs = Vec::new();
+    let mut jobs = jobs_mentioning(&site, templates, &SITE_FUNCTIONS)?;
     for &index in &edited {
         jobs.push(Job::Page(index));
         jobs.extend(feeds_showing(&site, index));
@@ -219,17 +241,32 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
         }
         jobs.extend(lists_showing(&site, index));
         jobs.extend(neighbours(&site, index).into_iter().map(Job::Page));
-        if !render::recent_pages(&site).contains(&index) {
-            continue;
+        if render::recent_pages(&site).contains(&index) {
+            jobs.extend(jobs_mentioning(&site, templates, &["recent_pages"])?);
         }
-        let mut uses_recent: HashMap<String, bool> = HashMap::new();
-        jobs.extend(render::plan(&site)?.into_iter().filter(|job| {
-            job.template(&site, templates).is_some_and(|name| {
-                *uses_recent.entry(name.to_string()).or_insert_with(|| templates.mentions(&name, "recent_pages"))
-            })
-        }));
     }
     Ok(Edit::Pages { site: Box::new(site), jobs })
+}
+
+/// Every job of `site` whose template, or a template it needs, mentions
+/// one of `words` (a global or a function).
+fn jobs_mentioning(site: &Site, templates: &Templates, words: &[&str]) -> Result<Vec<Job>> {
+    if words.iter().all(|word| !templates.any_mentions(word)) {
+        return Ok(Vec::new());
+    }
+    jobs_where(site, templates, |name| words.iter().any(|word| templates.mentions(name, word)))
+}
+
+/// Every job of `site` whose template satisfies `uses`, asked once per template.
+fn jobs_where(site: &Site, templates: &Templates, uses: impl Fn(&str) -> bool) -> Result<Vec<Job>> {
+    let mut answers: HashMap<String, bool> = HashMap::new();
+    Ok(render::plan(site)?
+        .into_iter()
+        .filter(|job| {
+            job.template(site, templates)
+                .is_some_and(|name| *answers.entry(name.to_string()).or_insert_with(|| uses(&name)))
+        })
+        .collect())
 }
 
 /// Every feed that lists page `index`: the site's, its sections' that have
@@ -322,6 +359,11 @@ mod tests {
 
     /// A copy of the quickstart fixture, built once.
     fn built_site() -> (tempfile::TempDir, Rebuilder) {
+        built_site_with(&[])
+    }
+
+    /// A copy of the quickstart fixture with `files` added, built once.
+    fn built_site_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Rebuilder) {
         let dir = tempfile::tempdir().unwrap();
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/quickstart");
         for entry in walkdir::WalkDir::new(&fixture) {
@@ -332,6 +374,11 @@ mod tests {
             } else {
                 std::fs::copy(entry.path(), &target).unwrap();
             }
+        }
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
         }
         let output = dir.path().join(".bengal/serve");
         let options =
@@ -385,6 +432,29 @@ mod tests {
             "{:?}",
             report.changed
         );
+    }
+
+    #[test]
+    fn data_edit_rewrites_only_what_reads_data() {
+        let home = "{% set data = load_data(path=\"data/motto.toml\") %}MOTTO {{ data.motto }}";
+        let (dir, mut rebuilder) = built_site_with(&[("templates/index.html", home), ("data/motto.toml", "motto = 'a'")]);
+        let data = dir.path().join("data/motto.toml");
+        assert!(rebuilder.extra_inputs().contains(&paths::resolve_path(&data)), "{:?}", rebuilder.extra_inputs());
+        std::fs::write(&data, "motto = 'b'").unwrap();
+        let report = rebuilder.apply(&batch(&[paths::resolve_path(&data)])).unwrap();
+        assert_eq!((report.changed, report.unchanged), (vec!["index.html".to_owned()], 0), "the home page alone");
+        let served = std::fs::read_to_string(dir.path().join(".bengal/serve/index.html")).unwrap();
+        assert_eq!(served, "MOTTO b");
+    }
+
+    #[test]
+    fn page_edit_rewrites_what_calls_get_page() {
+        let home = "{% set post = get_page(path=\"blog/why-static.md\") %}{{ post.content | safe }}";
+        let (dir, mut rebuilder) = built_site_with(&[("templates/index.html", home)]);
+        let post = dir.path().join("content/blog/why-static.md");
+        edit(&post, "<!-- more -->", "<!-- more -->\n\nA new paragraph.");
+        let report = rebuilder.apply(&batch(&[post])).unwrap();
+        assert_eq!(report.changed, ["atom.xml", "blog/why-static/index.html", "index.html"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! noticeable delay of Zola's 1 s or Hugo's 500 ms, and [`MAX_BATCH_DELAY`]
 //! bounds the wait when events never stop.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -84,6 +84,8 @@ pub struct Watcher {
     /// When `pending` got its first and its latest path.
     first: Option<Instant>,
     last: Instant,
+    /// Folders watched for a few files the build read outside the input folders.
+    extra_dirs: HashSet<PathBuf>,
     /// Owns the inotify fd and thread; dropped with `self`.
     notify: RecommendedWatcher,
 }
@@ -104,8 +106,16 @@ impl Watcher {
         // input folder deeply; never the output, whose thousands of new
         // directories would each cost an inotify watch during every build.
         notify.watch(&root, RecursiveMode::NonRecursive).map_err(|err| watch_error(&root, err))?;
-        let mut watcher =
-            Watcher { root, output, events, pending: Batch::default(), first: None, last: Instant::now(), notify };
+        let mut watcher = Watcher {
+            root,
+            output,
+            events,
+            pending: Batch::default(),
+            first: None,
+            last: Instant::now(),
+            extra_dirs: HashSet::new(),
+            notify,
+        };
         for dir in INPUT_DIRS {
             watcher.watch_input(&watcher.root.join(dir))?;
         }
@@ -118,6 +128,23 @@ impl Watcher {
             return Ok(());
         }
         self.notify.watch(dir, RecursiveMode::Recursive).map_err(|err| watch_error(dir, err))
+    }
+
+    /// Also watches `files` (canonical), read by the build from folders
+    /// not watched as a whole, e.g. `data/` read by `load_data`: their
+    /// folders inside the site, not recursively, each once. A folder that
+    /// does not exist yet is not watched (until a later build reads from it).
+    pub fn watch_files(&mut self, files: &[PathBuf]) {
+        for file in files {
+            let Some(dir) = file.parent() else { continue };
+            let inside_input = INPUT_DIRS.iter().any(|input| dir.starts_with(self.root.join(input)));
+            if dir == self.root || inside_input || !dir.starts_with(&self.root) || self.extra_dirs.contains(dir) {
+                continue;
+            }
+            if dir.is_dir() && self.notify.watch(dir, RecursiveMode::NonRecursive).is_ok() {
+                self.extra_dirs.insert(dir.to_path_buf());
+            }
+        }
     }
 
     /// Waits for the next debounced batch of non-ignored paths; returns None when `cancel` is cancelled or the watcher died.

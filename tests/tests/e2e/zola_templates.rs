@@ -344,3 +344,16 @@ fn serve_recompiles_sass_when_a_partial_changes_and_sends_a_css_reload() {
     assert!(server.get("/").body.contains("class=\"site-index\""), "pages are still served");
     server.stop();
 }
+
+#[test]
+fn serve_reloads_when_a_data_file_outside_the_input_folders_changes() {
+    let site = copy_fixture(FIXTURE);
+    let server = Server::start(site.path(), &["--port", &free_port()]);
+    assert!(server.get("/").body.contains("Ada"));
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
+    std::fs::write(site.path().join("data/people.toml"), "[[people]]\nname = \"Cy\"\n").unwrap();
+    assert_eq!(events.next_event().unwrap().0, "reload");
+    let home = server.get("/").body;
+    assert!(home.contains("Cy") && !home.contains("Ada"), "{home}");
+    server.stop();
+}
