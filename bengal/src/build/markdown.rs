@@ -33,6 +33,11 @@ pub struct Rendered {
     /// Internal links with an `#anchor`, checked against their target's
     /// headings once every page is rendered.
     pub anchor_links: Vec<AnchorLink>,
+    /// The shortcodes the body called, with [`Templates::shortcode_hash`]
+    /// of each as it was rendered with.
+    ///
+    /// [`Templates::shortcode_hash`]: crate::build::templates::Templates::shortcode_hash
+    pub shortcodes: Vec<(String, u64)>,
 }
 
 /// An internal link to a heading: `[x](@/blog/hello.md#setup)`.
@@ -149,7 +154,14 @@ impl Renderer<'_> {
                 events[at + offset] = Event::Html(CONTINUE_READING.into());
             }
         }
-        Ok(Rendered { html: to_html(&footnotes_last(events)), summary, toc, word_count, anchor_links })
+        Ok(Rendered {
+            html: to_html(&footnotes_last(events)),
+            summary,
+            toc,
+            word_count,
+            anchor_links,
+            shortcodes: Vec::new(),
+        })
     }
 
     /// Whether external links get anything of their own.

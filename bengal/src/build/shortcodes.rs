@@ -8,7 +8,7 @@
 //! An unknown shortcode or an argument that cannot be read is an error with
 //! its line, never text on a page.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 use tera::Context;
@@ -23,6 +23,9 @@ pub struct Expanded {
     pub markdown: String,
     /// The HTML of each `.html` shortcode, by placeholder number.
     html: Vec<String>,
+    /// Every name called, known or not: a shortcode added, changed or
+    /// removed under one of them changes the body.
+    pub called: BTreeSet<String>,
 }
 
 impl Expanded {
@@ -72,7 +75,9 @@ pub type Owner<'a> = &'a (dyn Fn() -> (&'static str, Value) + Sync);
 /// Each shortcode sees its arguments, `nth`, `config`, `lang` and `page` or
 /// `section` (from `owner`), as in Zola.
 pub fn expand(body: &str, templates: &Templates, config: &Config, owner: Owner<'_>) -> Result<Expanded> {
-    let mut expanded = Expanded { markdown: String::with_capacity(body.len()), html: Vec::new() };
+    let mut expanded =
+        Expanded { markdown: String::with_capacity(body.len()), html: Vec::new(), called: BTreeSet::new() };
+    let called = std::cell::RefCell::new(BTreeSet::new());
     if !body.contains("{{") && !body.contains("{%") {
         expanded.markdown.push_str(body);
         return Ok(expanded);
@@ -90,7 +95,10 @@ pub fn expand(body: &str, templates: &Templates, config: &Config, owner: Owner<'
     let escapes_close_by = body.rfind("*/}}").max(body.rfind("*/%}")).unwrap_or(0);
     while let Some(found) = body[at..].find(['{']).map(|i| at + i) {
         at = found + 1;
-        let known = |name: &str| ["md", "html"].iter().any(|ext| templates.has(&format!("shortcodes/{name}.{ext}")));
+        let known = |name: &str| {
+            called.borrow_mut().insert(name.to_owned());
+            ["md", "html"].iter().any(|ext| templates.has(&format!("shortcodes/{name}.{ext}")))
+        };
         let Some(call) = parse_at(body, found, escapes_close_by, &known)? else { continue };
         expanded.markdown.push_str(&body[rest..found]);
         rest = call.end;
@@ -101,6 +109,7 @@ pub fn expand(body: &str, templates: &Templates, config: &Config, owner: Owner<'
             continue;
         }
         let line = || line_of_offset(body, found);
+        called.borrow_mut().insert(name.clone());
         let count = nth.entry(name.clone()).or_default();
         *count += 1;
         let mut context = base.clone();
@@ -135,6 +144,7 @@ pub fn expand(body: &str, templates: &Templates, config: &Config, owner: Owner<'
         }
     }
     expanded.markdown.push_str(&body[rest..]);
+    expanded.called = called.into_inner();
     Ok(expanded)
 }
 

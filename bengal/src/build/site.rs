@@ -103,8 +103,6 @@ pub struct Site {
     pub dated: Vec<usize>,
     /// Non-Markdown files under `content/` outside bundles.
     pub loose_assets: Vec<LooseAsset>,
-    /// The shortcodes its Markdown was rendered with ([`Templates::shortcodes_fingerprint`]).
-    shortcodes_fingerprint: u64,
 }
 
 impl Site {
@@ -148,7 +146,6 @@ impl Site {
         previous: Option<&Site>,
         templates: &Templates,
     ) -> Result<Site> {
-        let shortcodes_fingerprint = templates.shortcodes_fingerprint();
         check_unique_paths(&content.pages, &content.sections)?;
         let links = link_map(&content.pages, &content.sections);
         templates.set_site_data(crate::build::templates::SiteData { links: links.clone(), ..Default::default() });
@@ -157,7 +154,6 @@ impl Site {
         let reusable: HashMap<&str, &Page> = match previous {
             Some(old)
                 if old.config.markdown == config.markdown
-                    && old.shortcodes_fingerprint == shortcodes_fingerprint
                     && old.links() == links =>
             {
                 old.pages.iter().map(|p| (p.source.content_path.as_str(), p)).collect()
@@ -180,7 +176,8 @@ impl Site {
                 let rendered = match (reusable.get(source.content_path.as_str()), previous) {
                     (Some(old_page), Some(old))
                         if (Arc::ptr_eq(&old_page.source, source) || old_page.source.body == source.body)
-                            && old.markdown_options_in(&source.section_dir) == options =>
+                            && old.markdown_options_in(&source.section_dir) == options
+                            && !shortcodes_changed(&old_page.rendered, templates) =>
                     {
                         Arc::clone(&old_page.rendered)
                     }
@@ -253,7 +250,6 @@ impl Site {
             taxonomies,
             dated,
             loose_assets: content.loose_assets,
-            shortcodes_fingerprint,
         })
     }
 
@@ -275,6 +271,16 @@ impl Site {
         }
         self.pages[index] = page;
         Ok(())
+    }
+
+    /// The pages whose bodies call a shortcode that `templates` changed,
+    /// added or removed, or `None` when a section's body does (the dev
+    /// server then rebuilds everything).
+    pub fn shortcode_users(&self, templates: &Templates) -> Option<Vec<usize>> {
+        if self.sections.iter().any(|section| shortcodes_changed(&section.rendered, templates)) {
+            return None;
+        }
+        Some((0..self.pages.len()).filter(|&i| shortcodes_changed(&self.pages[i].rendered, templates)).collect())
     }
 
     /// The section whose directory is `dir` (`""` for the root).
@@ -479,12 +485,25 @@ fn render_markdown(
 ) -> Result<Rendered> {
     let in_file =
         |err: Error| Error { file: Some(file.to_path_buf()), line: err.line.map(|line| line + body_line - 1), ..err };
-    let expanded = shortcodes::expand(body, templates, config, owner).map_err(in_file)?;
+    let mut expanded = shortcodes::expand(body, templates, config, owner).map_err(in_file)?;
     let renderer = Renderer { options, highlighter: Highlighter::shared(), resolve };
     let mut rendered = renderer.render(&expanded.markdown).map_err(in_file)?;
+    rendered.shortcodes = std::mem::take(&mut expanded.called)
+        .into_iter()
+        .map(|name| {
+            let hash = templates.shortcode_hash(&name);
+            (name, hash)
+        })
+        .collect();
     rendered.html = expanded.restore(&rendered.html);
     rendered.summary = rendered.summary.map(|summary| expanded.restore(&summary));
     Ok(rendered)
+}
+
+/// Whether a shortcode `rendered` called was changed, added or removed
+/// since: its body must be rendered again.
+fn shortcodes_changed(rendered: &Rendered, templates: &Templates) -> bool {
+    rendered.shortcodes.iter().any(|(name, hash)| templates.shortcode_hash(name) != *hash)
 }
 
 /// A page as its shortcodes see it: front matter and paths (its content

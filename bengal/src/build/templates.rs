@@ -22,13 +22,21 @@ use crate::paths;
 use crate::paths::TEMPLATES_DIR;
 
 
-/// Functions that read every page's data: a template calling one shows
-/// other pages, so an edit to any page re-renders it.
-pub const SITE_FUNCTIONS: [&str; 3] = ["get_page", "get_section", "get_taxonomy"];
+/// Calls of functions that read every page's data: a template calling one
+/// shows other pages, so an edit to any page re-renders it.
+pub const SITE_FUNCTIONS: [&str; 3] = ["get_page(", "get_section(", "get_taxonomy("];
 
-/// Functions that read the site's files (`load_data`, `get_hash`): a
-/// template calling one is re-rendered when a file it read changes.
-pub const DATA_FUNCTIONS: [&str; 2] = ["load_data", "get_hash"];
+/// Calls of functions that read the site's files: a template calling one
+/// is re-rendered when a file it read changes.
+pub const DATA_FUNCTIONS: [&str; 2] = ["load_data(", "get_hash("];
+
+/// Whether template `text` mentions `word`; a word ending in `(` is a call,
+/// found with any spacing before the parenthesis (`get_page (` too) and not
+/// as part of a longer name (`get_taxonomy(` is not `get_taxonomy_url(`).
+fn text_mentions(text: &str, word: &str) -> bool {
+    let Some(function) = word.strip_suffix('(') else { return text.contains(word) };
+    text.match_indices(function).any(|(at, _)| text[at + function.len()..].trim_start().starts_with('('))
+}
 /// Templates of the built-in theme, embedded in the binary. Its own base and
 /// macros live under `bengal/`, so that a site's `base.html` or
 /// `macros.html` (written for its own templates) cannot break the theme's
@@ -69,6 +77,8 @@ pub struct Templates {
     tera: Tera,
     origins: HashMap<String, Origin>,
     sources: HashMap<String, String>,
+    /// Per shortcode name, a hash of its templates and what they need.
+    shortcode_hashes: HashMap<String, u64>,
     site: SiteSlot,
     functions: Arc<Functions>,
     images: Arc<Images>,
@@ -128,7 +138,17 @@ impl Templates {
         functions.register(&mut tera);
         let images = Images::new(root, config)?;
         images.register(&mut tera);
-        Ok(Templates { tera, origins, sources: texts, site, functions, images })
+        let mut templates = Templates {
+            tera,
+            origins,
+            sources: texts,
+            shortcode_hashes: HashMap::new(),
+            site,
+            functions,
+            images,
+        };
+        templates.shortcode_hashes = templates.hash_shortcodes();
+        Ok(templates)
     }
 
     /// Tells the site functions (`get_page`, `get_url(path="@/…")`, …) what
@@ -159,7 +179,7 @@ impl Templates {
     pub fn shortcodes_read_data(&self) -> bool {
         self.sources
             .iter()
-            .any(|(name, text)| name.starts_with("shortcodes/") && DATA_FUNCTIONS.iter().any(|f| text.contains(f)))
+            .any(|(name, text)| name.starts_with("shortcodes/") && DATA_FUNCTIONS.iter().any(|f| text_mentions(text, f)))
     }
 
     /// Whether a template of that name exists (in the site or the theme).
@@ -190,13 +210,13 @@ impl Templates {
     /// Whether `name` or a template it needs mentions `word` (e.g. a global
     /// such as `recent_pages`), so that a change to that global re-renders it.
     pub fn mentions(&self, name: &str, word: &str) -> bool {
-        self.closure(name).iter().any(|t| self.sources.get(t).is_some_and(|text| text.contains(word)))
+        self.closure(name).iter().any(|t| self.sources.get(t).is_some_and(|text| text_mentions(text, word)))
     }
 
     /// Whether any template mentions `word`: asking each job's template
     /// costs a plan of the whole site, skipped when none does.
     pub fn any_mentions(&self, word: &str) -> bool {
-        self.sources.values().any(|text| text.contains(word))
+        self.sources.values().any(|text| text_mentions(text, word))
     }
 
     /// Renders shortcode template `name`; an error names its file.
@@ -207,18 +227,32 @@ impl Templates {
         })
     }
 
-    /// A fingerprint of the shortcode templates: rendered Markdown can be
-    /// reused only while it is unchanged.
-    pub fn shortcodes_fingerprint(&self) -> u64 {
+    /// A hash of shortcode `name`'s templates (`.md` and `.html`, and what
+    /// they include or import), 0 when there is none: a body rendered with
+    /// a shortcode is reused only while its hash is unchanged.
+    pub fn shortcode_hash(&self, name: &str) -> u64 {
+        self.shortcode_hashes.get(name).copied().unwrap_or(0)
+    }
+
+    fn hash_shortcodes(&self) -> HashMap<String, u64> {
         use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        let mut names: Vec<&String> = self.sources.keys().filter(|name| name.starts_with("shortcodes/")).collect();
-        names.sort();
-        for name in names {
-            name.hash(&mut hasher);
-            self.sources[name].hash(&mut hasher);
-        }
-        hasher.finish()
+        let names: BTreeSet<&str> = self
+            .sources
+            .keys()
+            .filter_map(|template| template.strip_prefix("shortcodes/")?.rsplit_once('.').map(|(name, _)| name))
+            .collect();
+        let hash = |name: &str| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            for ext in ["md", "html"] {
+                for template in self.closure(&format!("shortcodes/{name}.{ext}")) {
+                    if let Some(text) = self.sources.get(&template) {
+                        (template, text).hash(&mut hasher);
+                    }
+                }
+            }
+            hasher.finish()
+        };
+        names.into_iter().map(|name| (name.to_owned(), hash(name))).collect()
     }
 
     /// Renders template `name`; `what` names the page being rendered for errors.
@@ -662,5 +696,12 @@ mod tests {
         let templates = Templates::load(dir.path(), &Config::parse("").unwrap()).unwrap();
         let err = templates.render("t.html", &Context::new(), Path::new("t")).unwrap_err();
         assert!(err.message.contains("time zone"), "{err}");
+    }
+
+    #[test]
+    fn a_call_is_found_with_any_spacing_and_not_inside_a_longer_name() {
+        assert!(text_mentions("{{ get_taxonomy (kind='tags') }}", "get_taxonomy("));
+        assert!(!text_mentions("{{ get_taxonomy_url(kind='tags', name=t) }}", "get_taxonomy("));
+        assert!(text_mentions("{{ recent_pages | length }}", "recent_pages"));
     }
 }

@@ -91,7 +91,7 @@ impl Rebuilder {
         let mut step = |timings: &mut Vec<_>, name: &'static str| {
             timings.push((name, std::mem::replace(&mut lap, std::time::Instant::now()).elapsed()));
         };
-        let plan = classify(&self.options.root, batch, &self.extra_inputs());
+        let mut plan = classify(&self.options.root, batch, &self.extra_inputs());
         let Some(last) = self.last.as_mut() else { return self.full() };
         if plan.everything {
             return self.full();
@@ -105,6 +105,9 @@ impl Rebuilder {
             jobs.extend(jobs_where(&last.site, &templates, |name| {
                 templates.closure(name).iter().any(|t| plan.templates.contains(t))
             })?);
+            // Bodies that call a changed shortcode are rendered again as if edited.
+            let Some(users) = last.site.shortcode_users(&templates) else { return self.full() };
+            plan.pages.extend(users.into_iter().map(|i| self.options.root.join(&last.site.pages[i].source.file)));
             last.templates = templates;
         }
         if plan.data {
@@ -168,10 +171,6 @@ fn classify(root: &Path, batch: &Batch, data_files: &[PathBuf]) -> Plan {
             Some(name) if paths::CONFIG_FILES.contains(&name) => plan.everything = true,
             Some(TEMPLATES_DIR) if exists => {
                 let name = paths::slash_path(relative.strip_prefix(TEMPLATES_DIR).unwrap_or(relative));
-                // A shortcode is rendered into Markdown bodies: every body may use it.
-                if name.starts_with("shortcodes/") {
-                    plan.everything = true;
-                }
                 plan.templates.insert(name);
             }
             Some(TEMPLATES_DIR) => plan.everything = true,
@@ -455,6 +454,21 @@ mod tests {
         edit(&post, "<!-- more -->", "<!-- more -->\n\nA new paragraph.");
         let report = rebuilder.apply(&batch(&[post])).unwrap();
         assert_eq!(report.changed, ["atom.xml", "blog/why-static/index.html", "index.html"]);
+    }
+
+    #[test]
+    fn shortcode_edit_renders_again_only_the_bodies_that_call_it() {
+        let caller = "+++\ntitle = \"Caller\"\n+++\nIts summary.\n\nSays {{ hello() }}.\n";
+        let (dir, mut rebuilder) = built_site_with(&[
+            ("templates/shortcodes/hello.html", "HELLO"),
+            ("content/docs/caller.md", caller),
+        ]);
+        std::fs::write(dir.path().join("templates/shortcodes/hello.html"), "BONJOUR").unwrap();
+        let report = rebuilder.apply(&batch(&[dir.path().join("templates/shortcodes/hello.html")])).unwrap();
+        assert_eq!(report.changed, ["docs/caller/index.html"]);
+        assert!(report.unchanged < 5, "only the caller and its feeds are rendered: {report:?}");
+        let page = std::fs::read_to_string(dir.path().join(".bengal/serve/docs/caller/index.html")).unwrap();
+        assert!(page.contains("Says BONJOUR."), "{page}");
     }
 
     #[test]
