@@ -295,6 +295,12 @@ impl Config {
         Ok(config)
     }
 
+    /// Whether the site was read from a Zola configuration, so templates
+    /// get Zola's values where Bengal's own sites get friendlier ones.
+    pub fn follows_zola(&self) -> bool {
+        self.file != CONFIG_FILE
+    }
+
     /// Parses the text of a `bengal.toml`.
     pub fn parse(text: &str) -> Result<Config> {
         let raw: RawConfig = toml::from_str(text).map_err(|err| misplaced_key(toml_error(text, &err)))?;

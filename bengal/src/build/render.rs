@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 use tera::Context;
 
-use crate::build::config::find_key_line;
+use crate::build::config::{Config, find_key_line};
 use crate::build::frontmatter::SortBy;
 use crate::build::highlight;
 use crate::build::html::escape_html;
@@ -660,7 +660,7 @@ impl<'s> TemplateData<'s> {
             .map(|&i| {
                 let sub = &site.sections[i];
                 json!({
-                    "title": sub.title(config),
+                    "title": shown_title(config, &sub.source.front.title, || sub.title(config)),
                     "path": sub.source.path,
                     "permalink": config.permalink(&sub.source.path),
                     "relative_path": section_relative_path(&sub.source.dir),
@@ -676,7 +676,7 @@ impl<'s> TemplateData<'s> {
         let front = &section.source.front;
         let rendered = &section.rendered;
         json!({
-            "title": section.title(config),
+            "title": shown_title(config, &front.title, || section.title(config)),
             "description": front.description,
             "content": rendered.html,
             "path": section.source.path,
@@ -860,6 +860,13 @@ impl<'s> TemplateData<'s> {
     }
 }
 
+/// The title templates see: the front matter's, else one made from the
+/// file name for Bengal's own sites, and none for a Zola site, as in Zola
+/// (whose templates then show nothing rather than a name it never had).
+fn shown_title(config: &Config, front: &Option<String>, derived: impl FnOnce() -> String) -> Option<String> {
+    front.clone().or_else(|| (!config.follows_zola()).then(derived))
+}
+
 /// A page as templates see it, with Zola's names and shapes (and Bengal's
 /// `weight` and `render`); lists leave out `content` and `toc`.
 pub(crate) fn page_value(site: &Site, page: &Page, full: bool) -> Value {
@@ -868,7 +875,7 @@ pub(crate) fn page_value(site: &Site, page: &Page, full: bool) -> Value {
     let slug = source.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
     let date = source.date.as_ref().map(|d| d.at.date());
     let mut value = json!({
-        "title": page_title(page),
+        "title": shown_title(&site.config, &source.front.title, || page_title(page).into_owned()),
         "description": source.front.description,
         "date": source.date.as_ref().map(|d| &d.text),
         "updated": source.updated.as_ref().map(|d| &d.text),

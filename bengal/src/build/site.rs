@@ -210,7 +210,9 @@ impl Site {
         check_anchor_links(&pages, &sections)?;
         let section_index: HashMap<String, usize> =
             sections.iter().enumerate().map(|(i, s)| (s.source.dir.clone(), i)).collect();
-        for (index, page) in pages.iter().enumerate() {
+        // A page that is not rendered is in no list (as in Zola), but keeps
+        // its terms.
+        for (index, page) in pages.iter().enumerate().filter(|(_, page)| page.source.front.renders()) {
             // A transparent section passes its pages on to its parent too.
             let mut dir = page.source.section_dir.as_str();
             while let Some(&section) = section_index.get(dir) {

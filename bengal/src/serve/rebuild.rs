@@ -302,6 +302,7 @@ fn list_key(page: &content::SourcePage) -> impl PartialEq + use<> {
         page.front.aliases.clone(),
         page.front.template.clone(),
         page.front.draft,
+        page.front.renders(),
         page.updated.clone(),
     )
 }

@@ -357,3 +357,18 @@ fn serve_reloads_when_a_data_file_outside_the_input_folders_changes() {
     assert!(home.contains("Cy") && !home.contains("Ada"), "{home}");
     server.stop();
 }
+
+#[test]
+fn an_untitled_page_has_no_title_and_a_page_not_rendered_is_in_no_list_as_in_zola() {
+    let site = copy_fixture(FIXTURE);
+    let notes = site.path().join("content/notes");
+    std::fs::write(notes.join("untitled.md"), "+++\nweight = 3\n+++\nNo title here.\n").unwrap();
+    std::fs::write(notes.join("hidden.md"), "+++\ntitle = \"Hidden\"\nweight = 4\nrender = false\n+++\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    build_into(site.path(), out.path()).success();
+    let out = out.path();
+    assert!(read(out, "notes/untitled/index.html").contains("<h1></h1>"), "no title made from the file name");
+    let list = class(&read(out, "notes/index.html"), "section-pages");
+    assert!(list.ends_with("<li></li></ul>") && !list.contains("Hidden"), "{list}");
+    assert!(!out.join("notes/hidden").exists(), "render = false");
+}
