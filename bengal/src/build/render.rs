@@ -542,6 +542,13 @@ impl<'s> TemplateData<'s> {
                 let html = templates.render(&template, &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
+            // A Zola site with a look of its own but no 404.html gets
+            // Zola's plain page, not one in Bengal's theme.
+            Job::NotFound
+                if site.config.follows_zola() && templates.is_own("index.html") && !templates.is_own("404.html") =>
+            {
+                Ok(bytes("404.html", ZOLA_NOT_FOUND))
+            }
             Job::NotFound => {
                 let html = templates.render(
                     "404.html",
@@ -859,6 +866,9 @@ impl<'s> TemplateData<'s> {
         entries
     }
 }
+
+/// Zola's built-in `404.html`.
+const ZOLA_NOT_FOUND: &str = "<!doctype html>\n<title>404 Not Found</title>\n<h1>404 Not Found</h1>\n";
 
 /// The title templates see: the front matter's, else one made from the
 /// file name for Bengal's own sites, and none for a Zola site, as in Zola

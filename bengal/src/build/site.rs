@@ -78,7 +78,8 @@ pub struct Taxonomy {
 /// One term of a taxonomy, e.g. the tag `rust`.
 #[derive(Debug, Clone)]
 pub struct Term {
-    /// As first written in a page.
+    /// Of the spellings pages use (`Rust`, `rust`), the first in byte
+    /// order, as Zola shows it.
     pub name: String,
     /// URL segment.
     pub slug: String,
@@ -152,10 +153,7 @@ impl Site {
         // Rendered bodies depend on the paths links resolve to, so they are
         // reused only while every path is as before.
         let reusable: HashMap<&str, &Page> = match previous {
-            Some(old)
-                if old.config.markdown == config.markdown
-                    && old.links() == links =>
-            {
+            Some(old) if old.config.markdown == config.markdown && old.links() == links => {
                 old.pages.iter().map(|p| (p.source.content_path.as_str(), p)).collect()
             }
             _ => HashMap::new(),
@@ -244,15 +242,7 @@ impl Site {
         let taxonomies = collect_taxonomies(&config, &pages)?;
         let mut dated: Vec<usize> = (0..pages.len()).filter(|&i| pages[i].source.date.is_some()).collect();
         dated.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
-        Ok(Site {
-            root,
-            config,
-            pages,
-            sections,
-            taxonomies,
-            dated,
-            loose_assets: content.loose_assets,
-        })
+        Ok(Site { root, config, pages, sections, taxonomies, dated, loose_assets: content.loose_assets })
     }
 
     /// Replaces page `index` with `source`, re-rendering its body, when the
@@ -665,6 +655,9 @@ fn collect_taxonomies(config: &Config, pages: &[Page]) -> Result<Vec<Taxonomy>> 
                             ),
                         )
                         .with_hint("spell the two terms the same way, or make them differ in letters or digits"));
+                    }
+                    if *term < entry.name {
+                        entry.name = term.clone();
                     }
                     if entry.pages.last() != Some(&index) {
                         entry.pages.push(index);

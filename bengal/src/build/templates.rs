@@ -21,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::paths::TEMPLATES_DIR;
 
-
 /// Calls of functions that read every page's data: a template calling one
 /// shows other pages, so an edit to any page re-renders it.
 pub const SITE_FUNCTIONS: [&str; 3] = ["get_page(", "get_section(", "get_taxonomy("];
@@ -138,15 +137,8 @@ impl Templates {
         functions.register(&mut tera);
         let images = Images::new(root, config)?;
         images.register(&mut tera);
-        let mut templates = Templates {
-            tera,
-            origins,
-            sources: texts,
-            shortcode_hashes: HashMap::new(),
-            site,
-            functions,
-            images,
-        };
+        let mut templates =
+            Templates { tera, origins, sources: texts, shortcode_hashes: HashMap::new(), site, functions, images };
         templates.shortcode_hashes = templates.hash_shortcodes();
         Ok(templates)
     }
@@ -177,9 +169,14 @@ impl Templates {
     /// Whether a shortcode reads data files: a change to one then changes
     /// Markdown bodies, not only what templates render around them.
     pub fn shortcodes_read_data(&self) -> bool {
-        self.sources
-            .iter()
-            .any(|(name, text)| name.starts_with("shortcodes/") && DATA_FUNCTIONS.iter().any(|f| text_mentions(text, f)))
+        self.sources.iter().any(|(name, text)| {
+            name.starts_with("shortcodes/") && DATA_FUNCTIONS.iter().any(|f| text_mentions(text, f))
+        })
+    }
+
+    /// Whether template `name` is the site's or its theme's, not Bengal's.
+    pub fn is_own(&self, name: &str) -> bool {
+        matches!(self.origins.get(name), Some(Origin::Site(_)))
     }
 
     /// Whether a template of that name exists (in the site or the theme).

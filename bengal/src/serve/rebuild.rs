@@ -437,7 +437,8 @@ mod tests {
     #[test]
     fn data_edit_rewrites_only_what_reads_data() {
         let home = "{% set data = load_data(path=\"data/motto.toml\") %}MOTTO {{ data.motto }}";
-        let (dir, mut rebuilder) = built_site_with(&[("templates/index.html", home), ("data/motto.toml", "motto = 'a'")]);
+        let (dir, mut rebuilder) =
+            built_site_with(&[("templates/index.html", home), ("data/motto.toml", "motto = 'a'")]);
         let data = dir.path().join("data/motto.toml");
         assert!(rebuilder.extra_inputs().contains(&paths::resolve_path(&data)), "{:?}", rebuilder.extra_inputs());
         std::fs::write(&data, "motto = 'b'").unwrap();
@@ -460,10 +461,8 @@ mod tests {
     #[test]
     fn shortcode_edit_renders_again_only_the_bodies_that_call_it() {
         let caller = "+++\ntitle = \"Caller\"\n+++\nIts summary.\n\nSays {{ hello() }}.\n";
-        let (dir, mut rebuilder) = built_site_with(&[
-            ("templates/shortcodes/hello.html", "HELLO"),
-            ("content/docs/caller.md", caller),
-        ]);
+        let (dir, mut rebuilder) =
+            built_site_with(&[("templates/shortcodes/hello.html", "HELLO"), ("content/docs/caller.md", caller)]);
         std::fs::write(dir.path().join("templates/shortcodes/hello.html"), "BONJOUR").unwrap();
         let report = rebuilder.apply(&batch(&[dir.path().join("templates/shortcodes/hello.html")])).unwrap();
         assert_eq!(report.changed, ["docs/caller/index.html"]);

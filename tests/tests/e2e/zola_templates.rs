@@ -372,3 +372,23 @@ fn an_untitled_page_has_no_title_and_a_page_not_rendered_is_in_no_list_as_in_zol
     assert!(list.ends_with("<li></li></ul>") && !list.contains("Hidden"), "{list}");
     assert!(!out.join("notes/hidden").exists(), "render = false");
 }
+
+#[test]
+fn a_zola_site_with_its_own_look_and_no_404_template_gets_zolas_plain_404() {
+    let out = built();
+    assert_eq!(
+        read(out.path(), "404.html"),
+        "<!doctype html>\n<title>404 Not Found</title>\n<h1>404 Not Found</h1>\n"
+    );
+}
+
+#[test]
+fn terms_spelt_in_different_cases_show_the_first_spelling_in_byte_order_as_in_zola() {
+    let site = copy_fixture(FIXTURE);
+    let first = "+++\ntitle = \"Zero\"\ndate = 2023-01-01\n[taxonomies]\ntags = [\"rust\"]\n+++\n";
+    std::fs::write(site.path().join("content/blog/0-first.md"), first).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    build_into(site.path(), out.path()).success();
+    let list = read(out.path(), "tags/index.html");
+    assert!(list.contains(">Rust</a> (3)") && !list.contains(">rust<"), "{list}");
+}
