@@ -26,6 +26,31 @@ pub struct Expanded {
     /// Every name called, known or not: a shortcode added, changed or
     /// removed under one of them changes the body.
     pub called: BTreeSet<String>,
+    /// Each call whose output has another number of lines than the call:
+    /// its first and last line in the Markdown, and in the body.
+    shifts: Vec<Shift>,
+}
+
+/// Where a call that changed the number of lines is, in the expanded
+/// Markdown and in the body.
+#[derive(Debug, Clone, Copy)]
+struct Shift {
+    markdown: (usize, usize),
+    body: (usize, usize),
+}
+
+impl Expanded {
+    /// The line of the body that line `line` of the Markdown comes from:
+    /// errors after a multi-line `.md` shortcode or block call name the
+    /// author's line, and lines inside a call's output name the call.
+    pub fn body_line(&self, line: usize) -> usize {
+        let before = self.shifts.partition_point(|shift| shift.markdown.0 <= line);
+        match before.checked_sub(1).map(|i| self.shifts[i]) {
+            Some(shift) if line <= shift.markdown.1 => shift.body.0,
+            Some(shift) => shift.body.1 + (line - shift.markdown.1),
+            None => line,
+        }
+    }
 }
 
 impl Expanded {
@@ -75,8 +100,14 @@ pub type Owner<'a> = &'a (dyn Fn() -> (&'static str, Value) + Sync);
 /// Each shortcode sees its arguments, `nth`, `config`, `lang` and `page` or
 /// `section` (from `owner`), as in Zola.
 pub fn expand(body: &str, templates: &Templates, config: &Config, owner: Owner<'_>) -> Result<Expanded> {
-    let mut expanded =
-        Expanded { markdown: String::with_capacity(body.len()), html: Vec::new(), called: BTreeSet::new() };
+    let mut expanded = Expanded {
+        markdown: String::with_capacity(body.len()),
+        html: Vec::new(),
+        called: BTreeSet::new(),
+        shifts: Vec::new(),
+    };
+    // Lines so far (1-based) of the Markdown and of the body.
+    let (mut markdown_line, mut body_line) = (1, 1);
     let called = std::cell::RefCell::new(BTreeSet::new());
     if !body.contains("{{") && !body.contains("{%") {
         expanded.markdown.push_str(body);
@@ -100,52 +131,78 @@ pub fn expand(body: &str, templates: &Templates, config: &Config, owner: Owner<'
             ["md", "html"].iter().any(|ext| templates.has(&format!("shortcodes/{name}.{ext}")))
         };
         let Some(call) = parse_at(body, found, escapes_close_by, &known)? else { continue };
+        let gap_lines = newlines(&body[rest..found]);
+        markdown_line += gap_lines;
+        body_line += gap_lines;
         expanded.markdown.push_str(&body[rest..found]);
+        let call_lines = newlines(&body[found..call.end]);
+        let written_from = expanded.markdown.len();
         rest = call.end;
         at = call.end;
         let Call { name, args, body: inner, escaped, .. } = call;
-        if let Some(text) = escaped {
-            expanded.markdown.push_str(&text);
-            continue;
-        }
-        let line = || line_of_offset(body, found);
-        called.borrow_mut().insert(name.clone());
-        let count = nth.entry(name.clone()).or_default();
-        *count += 1;
-        let mut context = base.clone();
-        for (key, value) in args {
-            context.insert(key, &value);
-        }
-        context.insert("nth", count);
-        if let Some(inner) = inner {
-            context.insert("body", &inner);
-        }
-        let (template, is_markdown) = match ["md", "html"]
-            .iter()
-            .find(|ext| templates.has(&format!("shortcodes/{name}.{ext}")))
-        {
-            Some(&ext) => (format!("shortcodes/{name}.{ext}"), ext == "md"),
+        let output = match escaped {
+            Some(text) => text,
             None => {
-                return Err(Error::new(format!("unknown shortcode `{name}`")).at_line(Some(line())).with_hint(format!(
-                    "add templates/shortcodes/{name}.html (or .md), or write {{{{/* … */}}}} to show the call as text"
-                )));
+                called.borrow_mut().insert(name.clone());
+                render_call(templates, &base, &mut nth, &mut expanded.html, (name, args, inner), body_line)?
             }
         };
-        let output = templates.render_shortcode(&template, &context).map_err(|err| Error {
-            line: Some(line()),
-            file: None,
-            ..err
-        })?;
-        if is_markdown {
-            expanded.markdown.push_str(&output);
-        } else {
-            expanded.markdown.push_str(&placeholder(expanded.html.len()));
-            expanded.html.push(output);
+        expanded.markdown.push_str(&output);
+        let output_lines = newlines(&expanded.markdown[written_from..]);
+        if output_lines != call_lines {
+            expanded.shifts.push(Shift {
+                markdown: (markdown_line, markdown_line + output_lines),
+                body: (body_line, body_line + call_lines),
+            });
         }
+        markdown_line += output_lines;
+        body_line += call_lines;
     }
     expanded.markdown.push_str(&body[rest..]);
     expanded.called = called.into_inner();
     Ok(expanded)
+}
+
+fn newlines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
+}
+
+/// Renders one call: the Markdown a `.md` shortcode writes, or for an
+/// `.html` one a placeholder its HTML (kept in `html`) replaces after
+/// Markdown. `line` is the call's line, for errors.
+fn render_call(
+    templates: &Templates,
+    base: &Context,
+    nth: &mut HashMap<String, usize>,
+    html: &mut Vec<String>,
+    (name, args, inner): (String, Vec<(String, Value)>, Option<String>),
+    line: usize,
+) -> Result<String> {
+    let count = nth.entry(name.clone()).or_default();
+    *count += 1;
+    let mut context = base.clone();
+    for (key, value) in args {
+        context.insert(key, &value);
+    }
+    context.insert("nth", count);
+    if let Some(inner) = inner {
+        context.insert("body", &inner);
+    }
+    let Some(&ext) = ["md", "html"].iter().find(|ext| templates.has(&format!("shortcodes/{name}.{ext}"))) else {
+        return Err(Error::new(format!("unknown shortcode `{name}`")).at_line(Some(line)).with_hint(format!(
+            "add templates/shortcodes/{name}.html (or .md), or write {{{{/* … */}}}} to show the call as text"
+        )));
+    };
+    let output = templates.render_shortcode(&format!("shortcodes/{name}.{ext}"), &context).map_err(|err| Error {
+        line: Some(line),
+        file: None,
+        ..err
+    })?;
+    if ext == "md" {
+        return Ok(output);
+    }
+    html.push(output);
+    Ok(placeholder(html.len() - 1))
 }
 
 /// One shortcode call, or an escaped one.
@@ -350,6 +407,19 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("3.5 3 true"), "{html}");
+    }
+
+    #[test]
+    fn lines_of_the_markdown_map_back_to_the_body() {
+        let (_dir, templates, config) = site(&[("three.md", "x\ny\nz"), ("note.html", "<aside>{{ body }}</aside>")]);
+        let body = "a\n{{ three() }}\nb\n{% note() %}\nin\nnote\n{% end %}\nlast\n";
+        let expanded = expand(body, &templates, &config, NO_OWNER).unwrap();
+        let lines: Vec<&str> = expanded.markdown.lines().collect();
+        let line_of = |text: &str| lines.iter().position(|l| l.contains(text)).unwrap() + 1;
+        assert_eq!(expanded.body_line(line_of("a")), 1);
+        assert_eq!(expanded.body_line(line_of("y")), 2, "inside a call's output: the call's line");
+        assert_eq!(expanded.body_line(line_of("b")), 3);
+        assert_eq!(expanded.body_line(line_of("last")), 8, "after a block call of four lines written as one");
     }
 
     #[test]

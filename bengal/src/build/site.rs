@@ -479,7 +479,11 @@ fn render_markdown(
         |err: Error| Error { file: Some(file.to_path_buf()), line: err.line.map(|line| line + body_line - 1), ..err };
     let mut expanded = shortcodes::expand(body, templates, config, owner).map_err(in_file)?;
     let renderer = Renderer { options, highlighter: Highlighter::shared(), resolve };
-    let mut rendered = renderer.render(&expanded.markdown).map_err(in_file)?;
+    let in_body = |err: Error| Error { line: err.line.map(|line| expanded.body_line(line)), ..err };
+    let mut rendered = renderer.render(&expanded.markdown).map_err(|err| in_file(in_body(err)))?;
+    for link in &mut rendered.anchor_links {
+        link.line = expanded.body_line(link.line);
+    }
     rendered.shortcodes = std::mem::take(&mut expanded.called)
         .into_iter()
         .map(|name| {

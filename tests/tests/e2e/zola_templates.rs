@@ -376,10 +376,7 @@ fn an_untitled_page_has_no_title_and_a_page_not_rendered_is_in_no_list_as_in_zol
 #[test]
 fn a_zola_site_with_its_own_look_and_no_404_template_gets_zolas_plain_404() {
     let out = built();
-    assert_eq!(
-        read(out.path(), "404.html"),
-        "<!doctype html>\n<title>404 Not Found</title>\n<h1>404 Not Found</h1>\n"
-    );
+    assert_eq!(read(out.path(), "404.html"), "<!doctype html>\n<title>404 Not Found</title>\n<h1>404 Not Found</h1>\n");
 }
 
 #[test]
@@ -391,4 +388,17 @@ fn terms_spelt_in_different_cases_show_the_first_spelling_in_byte_order_as_in_zo
     build_into(site.path(), out.path()).success();
     let list = read(out.path(), "tags/index.html");
     assert!(list.contains(">Rust</a> (3)") && !list.contains(">rust<"), "{list}");
+}
+
+#[test]
+fn an_error_after_a_multi_line_markdown_shortcode_names_the_authors_line() {
+    let site = copy_fixture(FIXTURE);
+    std::fs::write(site.path().join("templates/shortcodes/three.md"), "x\n\ny\n\nz").unwrap();
+    // Line 6 of the file: the fence is lines 1-4, the call line 5.
+    let page = "+++\ntitle = \"Lines\"\nweight = 5\n+++\n{{ three() }}\n[broken](@/notes/n1.md#nowhere)\n";
+    std::fs::write(site.path().join("content/notes/lines.md"), page).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    build_into(site.path(), out.path())
+        .failure()
+        .stderr(predicate::str::contains("content/notes/lines.md:6").and(predicate::str::contains("#nowhere")));
 }
