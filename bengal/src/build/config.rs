@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::build::highlight::SiteHighlighter;
 use crate::error::{Error, Result, line_of_offset};
 use crate::paths::{CONFIG_FILE, CONFIG_FILES};
 
@@ -80,6 +81,16 @@ pub struct MarkdownConfig {
     pub external_links_no_referrer: bool,
     /// A CSS class for external links.
     pub external_links_class: Option<String>,
+    /// The site's own grammars (TextMate JSON, or `.sublime-syntax`),
+    /// relative to the site root; Zola's `[markdown.highlighting]` key.
+    pub extra_grammars: Vec<PathBuf>,
+    /// Folders of `.sublime-syntax` files: older Zola's
+    /// `extra_syntaxes_and_themes`.
+    #[serde(skip)]
+    pub extra_syntax_dirs: Vec<PathBuf>,
+    /// What highlights code: set by [`Config::load`] from the two above.
+    #[serde(skip)]
+    pub highlighter: SiteHighlighter,
 }
 
 impl Default for MarkdownConfig {
@@ -93,6 +104,9 @@ impl Default for MarkdownConfig {
             external_links_no_follow: false,
             external_links_no_referrer: false,
             external_links_class: None,
+            extra_grammars: Vec::new(),
+            extra_syntax_dirs: Vec::new(),
+            highlighter: SiteHighlighter::default(),
         }
     }
 }
@@ -292,6 +306,12 @@ impl Config {
         if let Some(theme) = &config.theme {
             config.merge_theme_extra(&root.join(crate::paths::THEMES_DIR).join(theme).join("theme.toml"))?;
         }
+        // Grammars matter only to highlighted code.
+        let markdown = &mut config.markdown;
+        if markdown.highlight_code {
+            markdown.highlighter =
+                super::grammars::site_highlighter(root, &markdown.extra_grammars, &markdown.extra_syntax_dirs)?;
+        }
         Ok(config)
     }
 
@@ -464,6 +484,7 @@ const MARKDOWN_KEYS: &[&str] = &[
     "external_links_no_follow",
     "external_links_no_referrer",
     "external_links_class",
+    "extra_grammars",
 ];
 const TOP_LEVEL_KEYS: &[&str] = &[
     "title",
@@ -576,6 +597,14 @@ mod tests {
         let err = Config::parse("default_language = \"fr\"\n").unwrap_err();
         assert_eq!(err.hint.as_deref(), Some("that is Zola's name; Bengal's is `language`"));
         assert_eq!(err.line, Some(1));
+    }
+
+    #[test]
+    fn markdown_names_extra_grammars() {
+        let config = Config::parse("[markdown]\nextra_grammars = [\"syntaxes/mylang.json\"]\n").unwrap();
+        assert_eq!(config.markdown.extra_grammars, [PathBuf::from("syntaxes/mylang.json")]);
+        let err = Config::parse("extra_grammars = []\n").unwrap_err();
+        assert_eq!(err.hint.as_deref(), Some("`extra_grammars` belongs under [markdown]"));
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! styles, so that one stylesheet (`syntax.css`) serves light and dark mode.
 //!
 //! The grammars are bat's (through `two-face`): TOML, YAML, TypeScript,
-//! SCSS, Dockerfile, Jinja and the rest besides syntect's own. A fence may
-//! ask, as in Zola, for `linenos`, `linenostart=N`, `hl_lines=2 4-6` and
+//! SCSS, Dockerfile, Jinja and the rest besides syntect's own, and a site's
+//! own (TextMate JSON or `.sublime-syntax`, see [`super::grammars`]), which
+//! get a highlighter of their own ([`SiteHighlighter`]). A fence may ask, as
+//! in Zola, for `linenos`, `linenostart=N`, `hl_lines=2 4-6` and
 //! `hide_lines=1-3`; an unknown language is plain text for that block, an
 //! unknown option is ignored.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use syntect::highlighting::ThemeSet;
 use syntect::html::{ClassStyle, ClassedHTMLGenerator, css_for_theme_with_class_style, line_tokens_to_classed_spans};
@@ -25,11 +27,16 @@ pub struct Highlighter {
 
 impl Default for Highlighter {
     fn default() -> Self {
-        Highlighter { syntaxes: two_face::syntax::extra_newlines() }
+        Highlighter::with_syntaxes(two_face::syntax::extra_newlines())
     }
 }
 
 impl Highlighter {
+    /// A highlighter that knows `syntaxes` (loaded with newlines).
+    pub fn with_syntaxes(syntaxes: SyntaxSet) -> Highlighter {
+        Highlighter { syntaxes }
+    }
+
     /// The one highlighter of the process. Loading the syntaxes and compiling
     /// their patterns costs far more than highlighting a page, so it is done
     /// once and kept (it is never changed after loading).
@@ -90,6 +97,55 @@ impl Highlighter {
             html.push_str("</span>");
         }
         Some(html)
+    }
+}
+
+/// A digest of a site's grammar files: their paths and contents.
+pub type Fingerprint = [u8; 32];
+
+/// The highlighter a site's Markdown is rendered with: the shared one, or
+/// one that also knows the site's own grammars. Two are equal when they know
+/// the same grammar files with the same contents, which is what decides
+/// whether rendered Markdown can be reused after a configuration change.
+#[derive(Clone, Default)]
+pub struct SiteHighlighter(Option<(Fingerprint, Arc<Highlighter>)>);
+
+impl SiteHighlighter {
+    /// The highlighter of a site whose grammars have `fingerprint`.
+    pub fn with_grammars(fingerprint: Fingerprint, highlighter: Arc<Highlighter>) -> SiteHighlighter {
+        SiteHighlighter(Some((fingerprint, highlighter)))
+    }
+
+    /// The highlighter to render with.
+    pub fn get(&self) -> &Highlighter {
+        match &self.0 {
+            Some((_, highlighter)) => highlighter,
+            None => Highlighter::shared(),
+        }
+    }
+
+    fn fingerprint(&self) -> Option<&Fingerprint> {
+        self.0.as_ref().map(|(fingerprint, _)| fingerprint)
+    }
+}
+
+impl PartialEq for SiteHighlighter {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint() == other.fingerprint()
+    }
+}
+
+impl Eq for SiteHighlighter {}
+
+impl std::fmt::Debug for SiteHighlighter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.fingerprint() {
+            Some(fingerprint) => {
+                let hex: String = fingerprint.iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+                write!(f, "SiteHighlighter(grammars {hex}…)")
+            }
+            None => f.write_str("SiteHighlighter(shared)"),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! 1. [`config`] reads `bengal.toml`;
 //! 2. [`content`] discovers `content/` and parses front matter ([`frontmatter`]);
 //! 3. [`markdown`] turns each page body into HTML, resolving internal links and
-//!    highlighting code ([`highlight`]);
+//!    highlighting code ([`highlight`], with the site's own [`grammars`]);
 //! 4. [`site`] assembles sections, taxonomies and pagination into a [`Site`];
 //! 5. [`render`] applies the Tera [`templates`] in memory (resizing images
 //!    as templates ask, [`images`]), and [`output`] writes only the files
@@ -18,6 +18,7 @@ pub(crate) mod config;
 pub(crate) mod content;
 pub(crate) mod frontmatter;
 pub(crate) mod functions;
+pub(crate) mod grammars;
 pub(crate) mod highlight;
 pub(crate) mod html;
 pub(crate) mod images;

@@ -12,7 +12,6 @@ use rayon::prelude::*;
 use crate::build::config::{AnchorPlace, Config, MarkdownConfig};
 use crate::build::content::{self, Content, LooseAsset, SourcePage, SourceSection};
 use crate::build::frontmatter::{SectionFront, SortBy};
-use crate::build::highlight::Highlighter;
 use crate::build::markdown::{Rendered, Renderer};
 use crate::build::shortcodes;
 use crate::build::templates::Templates;
@@ -478,7 +477,7 @@ fn render_markdown(
     let in_file =
         |err: Error| Error { file: Some(file.to_path_buf()), line: err.line.map(|line| line + body_line - 1), ..err };
     let mut expanded = shortcodes::expand(body, templates, config, owner).map_err(in_file)?;
-    let renderer = Renderer { options, highlighter: Highlighter::shared(), resolve };
+    let renderer = Renderer { options, highlighter: options.highlighter.get(), resolve };
     let in_body = |err: Error| Error { line: err.line.map(|line| expanded.body_line(line)), ..err };
     let mut rendered = renderer.render(&expanded.markdown).map_err(|err| in_file(in_body(err)))?;
     for link in &mut rendered.anchor_links {

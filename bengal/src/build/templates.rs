@@ -14,7 +14,6 @@ use tera::{Context, Tera, Value};
 use crate::build::config::Config;
 use crate::build::frontmatter::PageDate;
 use crate::build::functions::{Functions, MarkdownFn};
-use crate::build::highlight::Highlighter;
 use crate::build::images::Images;
 use crate::build::markdown::Renderer;
 use crate::error::{Error, Result};
@@ -547,7 +546,7 @@ fn markdown_filter(config: &Config, site: &SiteSlot) -> MarkdownFn {
     Arc::new(move |text: &str, _inline: bool| {
         let data = read_slot(&slot);
         let resolve = |target: &str| data.links.get(target.trim_start_matches('/')).cloned();
-        let renderer = Renderer { options: &options, highlighter: Highlighter::shared(), resolve: &resolve };
+        let renderer = Renderer { options: &options, highlighter: options.highlighter.get(), resolve: &resolve };
         renderer.render(text).map(|rendered| rendered.html).map_err(|err| err.message)
     })
 }

@@ -101,8 +101,17 @@ pub fn parse(text: &str) -> Result<Config> {
             ("highlighting", toml::Value::Table(table)) => {
                 markdown.highlight_code = true;
                 for (key, value) in table {
-                    list_requests(&format!("markdown.highlighting.{key}"), value, &mut ignored);
+                    let key = format!("markdown.highlighting.{key}");
+                    match key.as_str() {
+                        "markdown.highlighting.extra_grammars" => markdown.extra_grammars = paths(&key, value)?,
+                        _ => list_requests(&key, value, &mut ignored),
+                    }
                 }
+            }
+            // Its `.tmTheme` files are passed over: a theme is named by
+            // `highlight_theme`, which is listed when set.
+            ("extra_syntaxes_and_themes", _) => {
+                markdown.extra_syntax_dirs = paths("markdown.extra_syntaxes_and_themes", &value)?
             }
             ("smart_punctuation", toml::Value::Boolean(on)) => markdown.smart_punctuation = *on,
             ("insert_anchor_links", toml::Value::String(place)) => {
@@ -169,6 +178,14 @@ pub fn parse(text: &str) -> Result<Config> {
     Ok(config)
 }
 
+/// A list of paths (`key` names it in the error).
+fn paths(key: &str, value: &toml::Value) -> Result<Vec<PathBuf>> {
+    value.clone().try_into().map_err(|_| {
+        Error::new(format!("`{key}` must be a list of paths"))
+            .with_hint("write paths relative to the site root, e.g. [\"syntaxes/mylang.json\"]")
+    })
+}
+
 /// Adds `key` (and, for a table, each key under it) to `ignored` when its
 /// value asks for something: anything but off, empty, or Zola's default.
 fn list_requests(key: &str, value: &toml::Value, ignored: &mut Vec<String>) {
@@ -227,6 +244,20 @@ mod tests {
         assert!(config.generate_feeds && config.markdown.highlight_code);
         assert_eq!(config.slugify_paths, SlugStrategy::Safe);
         assert_eq!(config.ignored, ["markdown.highlighting.theme", "markdown.render_emoji", "slugify.anchors"]);
+    }
+
+    #[test]
+    fn extra_grammars_old_and_new_are_read_not_listed() {
+        let config = parse(
+            "base_url = \"/\"\n[markdown]\nextra_syntaxes_and_themes = [\"syntaxes\"]\n\
+             [markdown.highlighting]\nextra_grammars = [\"syntaxes/mylang.json\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.markdown.extra_grammars, [PathBuf::from("syntaxes/mylang.json")]);
+        assert_eq!(config.markdown.extra_syntax_dirs, [PathBuf::from("syntaxes")]);
+        assert!(config.ignored.is_empty(), "{:?}", config.ignored);
+        let err = parse("base_url = \"/\"\n[markdown.highlighting]\nextra_grammars = \"x.json\"\n").unwrap_err();
+        assert!(err.message.contains("markdown.highlighting.extra_grammars"), "{err}");
     }
 
     #[test]

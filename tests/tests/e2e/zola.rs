@@ -181,3 +181,53 @@ fn a_site_that_names_no_author_anywhere_still_has_a_feed() {
     let feed = std::fs::read_to_string(out.path().join("atom.xml")).unwrap();
     assert!(feed.contains("<entry>") && !feed.contains("<author>"), "{feed}");
 }
+
+#[test]
+fn a_zola_sites_own_grammars_highlight_its_code_and_a_broken_one_is_named() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    for dir in ["content", "syntaxes/old"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::write(
+        root.join("config.toml"),
+        "base_url = \"https://example.org\"\ntitle = \"Grammars\"\n\
+         [markdown]\nextra_syntaxes_and_themes = [\"syntaxes/old\"]\n\
+         [markdown.highlighting]\nextra_grammars = [\"syntaxes/mylang.json\"]\n",
+    )
+    .unwrap();
+    // Zola's test_site grammar, and an older site's folder: a .sublime-syntax and a theme.
+    std::fs::write(
+        root.join("syntaxes/mylang.json"),
+        r#"{ "name": "mylang", "scopeName": "source.mylang", "fileTypes": ["mylang"],
+             "patterns": [ { "match": "\\b(if|else|for|while)\\b", "name": "keyword.control.mylang" } ] }"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("syntaxes/old/tiny.sublime-syntax"),
+        "%YAML 1.2\n---\nname: Tiny\nscope: source.tiny\ncontexts:\n  main:\n    - match: '\\d+'\n      scope: constant.numeric.tiny\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("syntaxes/old/dark.tmTheme"), "<plist/>").unwrap();
+    std::fs::write(
+        root.join("content/code.md"),
+        "+++\ntitle = \"Code\"\n+++\n```mylang\nif a else b\n```\n\n```tiny\nx 42\n```\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    build_into(root, out.path()).success().stderr("");
+    let page = crate::util::read(out.path(), "code/index.html");
+    assert!(page.contains("<span class=\"hl-keyword hl-control hl-mylang\">if</span>"), "{page}");
+    assert!(page.contains("<span class=\"hl-constant hl-numeric hl-tiny\">42</span>"), "{page}");
+
+    std::fs::write(
+        root.join("syntaxes/mylang.json"),
+        r#"{ "scopeName": "source.mylang", "patterns": [ { "match": "(if|else", "name": "keyword" } ] }"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    build_into(root, out.path()).code(1).stderr(
+        predicate::str::contains("syntaxes/mylang.json: could not be loaded as a TextMate grammar")
+            .and(predicate::str::contains("(if|else")),
+    );
+}
