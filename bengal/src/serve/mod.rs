@@ -268,7 +268,7 @@ async fn watch_and_rebuild(
     idle: &Arc<tokio::sync::watch::Sender<bool>>,
     events: &Events,
 ) -> Result<()> {
-    watcher.watch_files(&rebuilder.extra_inputs());
+    watcher.watch_paths(&rebuilder.extra_inputs());
     while let Some(mut batch) = watcher.next_batch(cancel).await {
         loop {
             let started = Instant::now();
@@ -311,7 +311,7 @@ async fn watch_and_rebuild(
                     events(ServerEvent::BuildFailed(err));
                 }
             }
-            watcher.watch_files(&rebuilder.extra_inputs());
+            watcher.watch_paths(&rebuilder.extra_inputs());
             batch = watcher.drain_pending();
             if batch.is_empty() {
                 break;

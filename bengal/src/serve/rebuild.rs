@@ -65,11 +65,26 @@ impl Rebuilder {
         self.last.is_some()
     }
 
-    /// Files the last good build read outside the folders the watcher
-    /// watches as a whole (e.g. `data/` read by `load_data`), canonical.
+    /// Files and folders the last good build read that may lie outside the
+    /// folders the watcher watches as a whole, canonical: data files read
+    /// by `load_data` (e.g. in `data/`) and the site's extra grammars.
     pub fn extra_inputs(&self) -> Vec<PathBuf> {
+        let mut inputs = self.data_files();
+        inputs.extend(self.grammars());
+        inputs
+    }
+
+    fn data_files(&self) -> Vec<PathBuf> {
         let Some(last) = &self.last else { return Vec::new() };
         last.templates.data_files().iter().map(|file| paths::resolve_path(file)).collect()
+    }
+
+    /// The grammar files and folders the configuration names.
+    fn grammars(&self) -> Vec<PathBuf> {
+        let Some(last) = &self.last else { return Vec::new() };
+        let markdown = &last.site.config.markdown;
+        let named = markdown.extra_grammars.iter().chain(&markdown.extra_syntax_dirs);
+        named.map(|path| paths::resolve_path(&self.options.root.join(path))).collect()
     }
 
     /// What to tell about the configuration of the last good build.
@@ -91,7 +106,7 @@ impl Rebuilder {
         let mut step = |timings: &mut Vec<_>, name: &'static str| {
             timings.push((name, std::mem::replace(&mut lap, std::time::Instant::now()).elapsed()));
         };
-        let mut plan = classify(&self.options.root, batch, &self.extra_inputs());
+        let mut plan = classify(&self.options.root, batch, &self.data_files(), &self.grammars());
         let Some(last) = self.last.as_mut() else { return self.full() };
         if plan.everything {
             return self.full();
@@ -151,7 +166,7 @@ impl Rebuilder {
 
 /// Sorts a batch into what it asks for. Anything but an edit of existing
 /// Markdown pages, templates or static files asks for everything.
-fn classify(root: &Path, batch: &Batch, data_files: &[PathBuf]) -> Plan {
+fn classify(root: &Path, batch: &Batch, data_files: &[PathBuf], grammars: &[PathBuf]) -> Plan {
     let mut plan = Plan::default();
     for path in &batch.paths {
         let Ok(relative) = path.strip_prefix(root) else { continue };
@@ -164,6 +179,10 @@ fn classify(root: &Path, batch: &Batch, data_files: &[PathBuf]) -> Plan {
         // in `static/` it is copied as well.
         if data_files.contains(path) {
             plan.data = true;
+        }
+        // Highlighting of every code block may change.
+        if grammars.iter().any(|grammar| path.starts_with(grammar)) {
+            plan.everything = true;
         }
         let exists = path.is_file();
         let first = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());

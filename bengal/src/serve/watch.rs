@@ -130,13 +130,15 @@ impl Watcher {
         self.notify.watch(dir, RecursiveMode::Recursive).map_err(|err| watch_error(dir, err))
     }
 
-    /// Also watches `files` (canonical), read by the build from folders
-    /// not watched as a whole, e.g. `data/` read by `load_data`: their
-    /// folders inside the site, not recursively, each once. A folder that
-    /// does not exist yet is not watched (until a later build reads from it).
-    pub fn watch_files(&mut self, files: &[PathBuf]) {
-        for file in files {
-            let Some(dir) = file.parent() else { continue };
+    /// Also watches `paths` (canonical), read by the build from folders
+    /// not watched as a whole, e.g. `data/` read by `load_data`: a file's
+    /// folder or a folder itself inside the site, not recursively, each
+    /// once. A folder that does not exist yet is not watched (until a later
+    /// build reads from it).
+    pub fn watch_paths(&mut self, paths: &[PathBuf]) {
+        for path in paths {
+            let dir = if path.is_dir() { Some(path.as_path()) } else { path.parent() };
+            let Some(dir) = dir else { continue };
             let inside_input = INPUT_DIRS.iter().any(|input| dir.starts_with(self.root.join(input)));
             if dir == self.root || inside_input || !dir.starts_with(&self.root) || self.extra_dirs.contains(dir) {
                 continue;

@@ -231,3 +231,34 @@ fn a_zola_sites_own_grammars_highlight_its_code_and_a_broken_one_is_named() {
             .and(predicate::str::contains("(if|else")),
     );
 }
+
+#[test]
+fn serve_highlights_again_when_a_grammar_outside_the_input_folders_changes() {
+    use bengal_tests::events::EventStream;
+
+    use crate::server::{DEADLINE, Server};
+
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    for dir in ["content", "syntaxes"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    let config =
+        "base_url = \"https://example.org\"\n[markdown.highlighting]\nextra_grammars = [\"syntaxes/g.json\"]\n";
+    std::fs::write(root.join("config.toml"), config).unwrap();
+    let grammar = |scope: &str| {
+        format!(
+            r#"{{ "scopeName": "source.g", "fileTypes": ["g"], "patterns": [ {{ "match": "if", "name": "{scope}" }} ] }}"#
+        )
+    };
+    std::fs::write(root.join("syntaxes/g.json"), grammar("keyword.g")).unwrap();
+    std::fs::write(root.join("content/code.md"), "+++\ntitle = \"Code\"\n+++\n```g\nif\n```\n").unwrap();
+    let server = Server::start(root, &["--port", &crate::util::free_port()]);
+    assert!(server.get("/code/").body.contains("<span class=\"hl-keyword hl-g\">if</span>"));
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
+    std::fs::write(root.join("syntaxes/g.json"), grammar("string.g")).unwrap();
+    assert_eq!(events.next_event().unwrap().0, "reload");
+    let page = server.get("/code/").body;
+    assert!(page.contains("<span class=\"hl-string hl-g\">if</span>"), "{page}");
+    server.stop();
+}
