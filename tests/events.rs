@@ -17,8 +17,14 @@ impl EventStream {
     /// greeting (`: bengal`), so that an event sent after this returns is
     /// not missed. Each later wait may take `timeout`.
     pub fn open(port: u16, timeout: Duration) -> Result<EventStream, String> {
+        EventStream::open_since(port, "", timeout)
+    }
+
+    /// Opens the stream as a page showing build `since` does (the
+    /// `data-build` of its script).
+    pub fn open_since(port: u16, since: &str, timeout: Duration) -> Result<EventStream, String> {
         let mut stream = crate::http::connect(port, timeout)?;
-        write!(stream, "GET /__bengal/livereload HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        write!(stream, "GET /__bengal/livereload?since={since} HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .map_err(|err| format!("sending the request: {err}"))?;
         let mut events = EventStream { reader: BufReader::new(stream), timeout };
         let status = events.next_line()?;
@@ -40,7 +46,7 @@ impl EventStream {
         }
     }
 
-    /// The next event: its name (`reload`, `css`, `build-error`) and its data.
+    /// The next event: its name (`update`, `reload`, `build-error`) and its data.
     pub fn next_event(&mut self) -> Result<(String, String), String> {
         let name = self.wait_for("event: ")?.trim_start_matches("event: ").trim().to_owned();
         let data = self.wait_for("data: ")?.trim_start_matches("data: ").trim().to_owned();

@@ -17,6 +17,9 @@ pub struct Error {
     pub file: Option<PathBuf>,
     /// The 1-based line in `file`, where known.
     pub line: Option<usize>,
+    /// The 1-based column in `line`, where known (shown by the dev
+    /// server's overlay).
+    pub column: Option<u32>,
     /// What is wrong, in one sentence.
     pub message: String,
     /// What the author can do about it.
@@ -29,7 +32,7 @@ pub struct Error {
 impl Error {
     /// An error that is not tied to a file.
     pub fn new(message: impl Into<String>) -> Self {
-        Error { file: None, line: None, message: message.into(), hint: None, more: Vec::new() }
+        Error { file: None, line: None, column: None, message: message.into(), hint: None, more: Vec::new() }
     }
 
     /// An error in `file`.

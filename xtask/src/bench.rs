@@ -28,33 +28,45 @@ pub fn run(args: &Bench) -> Result<(), String> {
         return Ok(());
     }
     let out = site.join("out");
-    let mut bengal_cmd = Command::new(&bengal);
-    bengal_cmd.args(["--quiet", "build", "--root"]).arg(&site).arg("--output").arg(out.join("bengal"));
-    let bengal_times = time_runs(&mut bengal_cmd, &out.join("bengal"), args.runs)?;
-
-    let hugo_times = if hugo_available() {
-        let mut hugo = Command::new("hugo");
-        hugo.args(["--quiet", "--source"]).arg(&site).arg("--destination").arg(out.join("hugo"));
-        Some(time_runs(&mut hugo, &out.join("hugo"), args.runs)?)
+    let bengal_build = |binary: &Path, name: &str| {
+        let mut command = Command::new(binary);
+        command.args(["--quiet", "build", "--root"]).arg(&site).arg("--output").arg(out.join(name));
+        Builder { name: name.to_owned(), command, output: out.join(name) }
+    };
+    let mut builders = vec![bengal_build(&bengal, "bengal")];
+    if let Some(baseline) = &args.baseline {
+        builders.push(bengal_build(baseline, "baseline"));
+    }
+    if hugo_available() {
+        let mut command = Command::new("hugo");
+        command.args(["--quiet", "--source"]).arg(&site).arg("--destination").arg(out.join("hugo"));
+        builders.push(Builder { name: "hugo".to_owned(), command, output: out.join("hugo") });
     } else {
         eprintln!("hugo is not installed: Bengal alone is measured (apt-get install hugo)");
-        None
-    };
+    }
+    let times = time_interleaved(&mut builders, args.runs)?;
 
     let serve = serve_bench(&bengal, &site, args.pages, args.runs * 2 + 1)?;
-    let bengal_median = median(&bengal_times);
+    let medians: Vec<Duration> = times.iter().map(|times| median(times)).collect();
     println!(
-        "full build of {} pages into an empty output, median of {} runs (after one warm-up):",
+        "full build of {} pages into an empty output, median of {} runs (after one warm-up; the builds take turns):",
         args.pages, args.runs
     );
-    println!("  bengal  {:>8.1} ms", ms(bengal_median));
-    if let Some(times) = hugo_times {
-        let hugo_median = median(&times);
-        println!("  hugo    {:>8.1} ms", ms(hugo_median));
-        println!("  bengal / hugo = {:.2}", ms(bengal_median) / ms(hugo_median));
+    for (builder, median) in builders.iter().zip(&medians) {
+        println!("  {:<9} {:>8.1} ms", builder.name, ms(*median));
     }
-    print_serve(&serve, Some(bengal_median));
+    for (builder, median) in builders.iter().zip(&medians).skip(1) {
+        println!("  bengal / {} = {:.2}", builder.name, ms(medians[0]) / ms(*median));
+    }
+    print_serve(&serve, Some(medians[0]));
     Ok(())
+}
+
+/// One generator's build of the bench site.
+struct Builder {
+    name: String,
+    command: Command,
+    output: PathBuf,
 }
 
 fn print_serve(serve: &ServeTimes, build: Option<Duration>) {
@@ -62,7 +74,7 @@ fn print_serve(serve: &ServeTimes, build: Option<Duration>) {
     let against_build = build.map(|b| format!("  (full build + {:.1} ms)", ms(serve.first_response) - ms(b)));
     println!("  start to first 200   {:>8.1} ms{}", ms(serve.first_response), against_build.unwrap_or_default());
     println!(
-        "  save to reload event {:>8.1} ms  (median of {} edits of one page)",
+        "  save to update event {:>8.1} ms  (median of {} edits of one page)",
         ms(median(&serve.reloads)),
         serve.reloads.len()
     );
@@ -74,7 +86,7 @@ struct ServeTimes {
 }
 
 /// Starts `bengal serve` on `site`, times the first 200, then times each of
-/// `edits` saves of one page until its reload event arrives.
+/// `edits` saves of one page until its update event arrives.
 fn serve_bench(bengal: &Path, site: &Path, pages: usize, edits: usize) -> Result<ServeTimes, String> {
     const WAIT: Duration = Duration::from_secs(120);
     let port = bengal_tests::free_port().map_err(|err| format!("no free port: {err}"))?;
@@ -119,7 +131,7 @@ fn serve_bench(bengal: &Path, site: &Path, pages: usize, edits: usize) -> Result
             text.push_str(&format!("\nEdit number {edit}.\n"));
             let saved = Instant::now();
             std::fs::write(&page, text).map_err(|err| format!("{}: {err}", page.display()))?;
-            events.wait_for("event: reload")?;
+            events.wait_for("event: update")?;
             reloads.push(saved.elapsed());
         }
         Ok(ServeTimes { first_response, reloads })
@@ -136,19 +148,26 @@ fn hugo_available() -> bool {
 /// Runs `command` once to warm caches, then `runs` times, timing each. The
 /// output directory is removed (untimed) before every run, so each is a full
 /// build from nothing, as a deploy or CI build is.
-fn time_runs(command: &mut Command, output: &Path, runs: usize) -> Result<Vec<Duration>, String> {
-    let mut times = Vec::with_capacity(runs);
+/// Times `runs` builds of each builder into an empty output, after one
+/// warm-up each. The builders take turns, so a slow spell of a shared
+/// machine weighs on all of them alike and their ratio holds.
+fn time_interleaved(builders: &mut [Builder], runs: usize) -> Result<Vec<Vec<Duration>>, String> {
+    let mut times = vec![Vec::with_capacity(runs); builders.len()];
     for run in 0..=runs {
-        if output.exists() {
-            std::fs::remove_dir_all(output).map_err(|err| format!("could not clear {}: {err}", output.display()))?;
-        }
-        let started = Instant::now();
-        let output = command.output().map_err(|err| format!("could not run {command:?}: {err}"))?;
-        if !output.status.success() {
-            return Err(format!("{command:?} failed:\n{}", String::from_utf8_lossy(&output.stderr)));
-        }
-        if run > 0 {
-            times.push(started.elapsed());
+        for (builder, times) in builders.iter_mut().zip(&mut times) {
+            if builder.output.exists() {
+                std::fs::remove_dir_all(&builder.output)
+                    .map_err(|err| format!("could not clear {}: {err}", builder.output.display()))?;
+            }
+            let command = &mut builder.command;
+            let started = Instant::now();
+            let output = command.output().map_err(|err| format!("could not run {command:?}: {err}"))?;
+            if !output.status.success() {
+                return Err(format!("{command:?} failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+            }
+            if run > 0 {
+                times.push(started.elapsed());
+            }
         }
     }
     Ok(times)

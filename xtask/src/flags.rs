@@ -12,8 +12,9 @@ usage: cargo xtask <task>
   test                      every test of the workspace, then the chaos suite (as CI runs them)
   chaos [FILTER] [--repeat N] [--json FILE] [--keep-going] [--server 'CMD {port}']
                             the scenarios (scenarios/*.toml) whose name contains FILTER
-  bench [--pages N] [--runs N] [--serve-only]
+  bench [--pages N] [--runs N] [--serve-only] [--baseline BIN]
                             build and serve times on a generated site, against Hugo when installed
+                            and another bengal binary (an older commit's) with --baseline
   zola-check SITE [--zola BIN] [--as-is]
                             does a Zola site build with Bengal (by hand, on Zola's test_site and docs):
                             its content under the built-in theme, or with --as-is (needs --zola) its own
@@ -82,11 +83,14 @@ pub struct Bench {
     pub runs: usize,
     /// Only the dev server part (the build comparison takes minutes).
     pub serve_only: bool,
+    /// Another `bengal` binary (an older commit's) timed on the same site in
+    /// the same run, to compare against.
+    pub baseline: Option<PathBuf>,
 }
 
 impl Default for Bench {
     fn default() -> Bench {
-        Bench { pages: 10_000, runs: 5, serve_only: false }
+        Bench { pages: 10_000, runs: 5, serve_only: false, baseline: None }
     }
 }
 
@@ -161,6 +165,7 @@ fn parse_bench(mut args: impl Iterator<Item = String>) -> Result<Bench, UsageErr
             "--pages" => bench.pages = number(&mut args, "--pages", 1)?,
             "--runs" => bench.runs = number(&mut args, "--runs", 1)?,
             "--serve-only" => bench.serve_only = true,
+            "--baseline" => bench.baseline = Some(value(&mut args, "--baseline", "a bengal binary")?.into()),
             other => return Err(unexpected(other)),
         }
     }
@@ -227,8 +232,8 @@ mod tests {
             }))
         );
         assert_eq!(
-            parse_line("bench --pages 50 --runs 2 --serve-only"),
-            Ok(Task::Bench(Bench { pages: 50, runs: 2, serve_only: true }))
+            parse_line("bench --pages 50 --runs 2 --serve-only --baseline old/bengal"),
+            Ok(Task::Bench(Bench { pages: 50, runs: 2, serve_only: true, baseline: Some("old/bengal".into()) }))
         );
         assert_eq!(parse_line("bench"), Ok(Task::Bench(Bench::default())));
         assert_eq!(

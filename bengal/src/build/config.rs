@@ -464,14 +464,19 @@ fn base_path_of(base_url: &str) -> String {
 
 /// Turns a TOML parse error into an [`Error`] with the line of its span.
 pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
-    let line = err.span().map(|span| line_of_offset(text, span.start));
+    let at = err.span().map(|span| span.start.min(text.len()));
+    let line = at.map(|at| line_of_offset(text, at));
+    // Characters from the line's start, so a multi-byte letter counts once.
+    let column = at
+        .and_then(|at| text.get(..at))
+        .map(|before| before.rsplit('\n').next().unwrap_or_default().chars().count() + 1);
     let message = err.message().trim_end().to_owned();
     let hint = if message.starts_with("unknown field") {
         "remove the key or fix its spelling; see the README for the keys Bengal knows"
     } else {
         "fix the TOML syntax on that line"
     };
-    Error::new(message).at_line(line).with_hint(hint)
+    Error { column: column.and_then(|c| u32::try_from(c).ok()), ..Error::new(message).at_line(line).with_hint(hint) }
 }
 
 /// Keys of the `[markdown]` table, and Zola's names for keys Bengal names

@@ -90,10 +90,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /__bengal/livereload`: the page's live-reload stream, ended when the
-/// server stops.
-async fn events(State(state): State<AppState>) -> impl IntoResponse {
-    state.live().stream(state.cancelled())
+/// `GET /__bengal/livereload?since=BUILD`: the page's live-reload stream,
+/// ended when the server stops. A reconnecting browser's `Last-Event-ID`
+/// (the last build it was told of) wins over the page's own build.
+async fn events(State(state): State<AppState>, request: Request) -> impl IntoResponse {
+    let last_event = request.headers().get("last-event-id").and_then(|id| id.to_str().ok());
+    let query = request.uri().query().unwrap_or_default();
+    let since_query = query.split('&').find_map(|pair| pair.strip_prefix("since="));
+    let since = last_event.or(since_query).filter(|since| !since.is_empty());
+    state.live().stream(since, state.cancelled())
 }
 
 /// Refuses foreign `Host` headers and logs every request.
@@ -155,7 +160,7 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
     if let Ok(guard) = state.0.first_build_error.read()
         && let Some(error) = guard.as_ref()
     {
-        let page = error_page(error);
+        let page = error_page(error, &state.live().current());
         return html_response(StatusCode::INTERNAL_SERVER_ERROR, page.into_bytes());
     }
     let raw_path = request.uri().path().to_owned();
@@ -181,8 +186,10 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
         return not_found(&state).await;
     };
     if is_html(&file) {
+        let build = state.live().current();
+        let shown = file.strip_prefix(&state.0.output).map(crate::paths::slash_path).unwrap_or_default();
         return match tokio::fs::read(&file).await {
-            Ok(bytes) => html_response(StatusCode::OK, inject(bytes)),
+            Ok(bytes) => html_response(StatusCode::OK, inject(bytes, &build, Some(&shown))),
             Err(_) => not_found(&state).await,
         };
     }
@@ -215,12 +222,13 @@ const PATH_ENCODE: &percent_encoding::AsciiSet =
     &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'%');
 
 async fn not_found(state: &AppState) -> Response {
+    let build = state.live().current();
     let page = std::fs::canonicalize(state.0.output.join("404.html"))
         .ok()
         .filter(|page| page.starts_with(&state.0.output))
         .unwrap_or_default();
     match tokio::fs::read(&page).await {
-        Ok(bytes) => html_response(StatusCode::NOT_FOUND, inject(bytes)),
+        Ok(bytes) => html_response(StatusCode::NOT_FOUND, inject(bytes, &build, Some("404.html"))),
         Err(_) => (StatusCode::NOT_FOUND, "404 Not Found\n").into_response(),
     }
 }
@@ -238,16 +246,20 @@ fn html_response(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-/// Adds the live-reload script before the last `</body>`, or at the end.
-pub fn inject(mut html: Vec<u8>) -> Vec<u8> {
-    let tag = format!("<script src=\"{}\"></script>", livereload::SCRIPT_PATH);
+/// Adds the live-reload script before the last `</body>`, or at the end,
+/// with the build the page shows and the output file it is (none for the
+/// page of a failed first build, which any good build replaces).
+pub fn inject(mut html: Vec<u8>, build: &str, file: Option<&str>) -> Vec<u8> {
+    let file = file.map(|file| format!(" data-file=\"{}\"", escape_html(file))).unwrap_or_default();
+    let tag =
+        format!("<script src=\"{}\" data-build=\"{}\"{file}></script>", livereload::SCRIPT_PATH, escape_html(build));
     let lower = html.to_ascii_lowercase();
     let at = lower.windows(7).rposition(|w| w == b"</body>").unwrap_or(html.len());
     html.splice(at..at, tag.into_bytes());
     html
 }
 
-fn error_page(error: &crate::Error) -> String {
+fn error_page(error: &crate::Error, build: &str) -> String {
     let location = error.location().map(|l| format!("<p class=\"file\">{}</p>", escape_html(&l))).unwrap_or_default();
     let hint =
         error.hint.as_deref().map(|h| format!("<p class=\"hint\">help: {}</p>", escape_html(h))).unwrap_or_default();
@@ -258,7 +270,7 @@ h1{{color:#ff6b6b;font-size:1.3rem}}.file{{color:#9ecbff}}.hint{{color:#b5e8b0}}
 <body><h1>Build failed</h1>{location}<pre>{}</pre>{hint}<p>Fix the file and save: this page reloads.</p></body></html>",
         escape_html(&error.message)
     );
-    String::from_utf8(inject(html.into_bytes())).unwrap_or_default()
+    String::from_utf8(inject(html.into_bytes(), build, None)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -298,9 +310,10 @@ mod tests {
 
     #[test]
     fn script_goes_before_the_last_body_end() {
-        let out = String::from_utf8(inject(b"<p>a</p></BODY></html>".to_vec())).unwrap();
-        assert_eq!(out, format!("<p>a</p><script src=\"{}\"></script></BODY></html>", livereload::SCRIPT_PATH));
-        let bare = String::from_utf8(inject(b"<p>x".to_vec())).unwrap();
+        let out = String::from_utf8(inject(b"<p>a</p></BODY></html>".to_vec(), "x.1", Some("a/index.html"))).unwrap();
+        let tag = format!("<script src=\"{}\" data-build=\"x.1\" data-file=\"a/index.html\">", livereload::SCRIPT_PATH);
+        assert_eq!(out, format!("<p>a</p>{tag}</script></BODY></html>"));
+        let bare = String::from_utf8(inject(b"<p>x".to_vec(), "x.1", None)).unwrap();
         assert!(bare.ends_with("</script>"));
     }
 }

@@ -297,9 +297,7 @@ async fn watch_and_rebuild(
             match result {
                 Ok(report) => {
                     state.set_first_build_error(None);
-                    if !report.changed.is_empty() || !report.removed.is_empty() {
-                        state.live().send(reload_message(&report));
-                    }
+                    state.live().built(&report);
                     let steps = std::mem::take(&mut rebuilder.timings);
                     events(ServerEvent::Rebuilt { report, elapsed: started.elapsed(), steps });
                 }
@@ -307,7 +305,7 @@ async fn watch_and_rebuild(
                     if !rebuilder.has_built() {
                         state.set_first_build_error(Some(err.clone()));
                     }
-                    state.live().send(Message::from_error(&err));
+                    state.live().failed(Message::from_error(&err, rebuilder.root()));
                     events(ServerEvent::BuildFailed(err));
                 }
             }
@@ -319,12 +317,6 @@ async fn watch_and_rebuild(
         }
     }
     Ok(())
-}
-
-/// Stylesheets alone are swapped in place; anything else reloads the page.
-fn reload_message(report: &WriteReport) -> Message {
-    let css_only = report.removed.is_empty() && report.changed.iter().all(|path| path.ends_with(".css"));
-    if css_only { Message::Css } else { Message::Reload }
 }
 
 /// Runs CPU-bound work off the async threads.

@@ -60,6 +60,11 @@ impl Rebuilder {
         Rebuilder { options, last: None, timings: Vec::new() }
     }
 
+    /// The site root.
+    pub fn root(&self) -> &Path {
+        &self.options.root
+    }
+
     /// Whether a build has succeeded yet.
     pub fn has_built(&self) -> bool {
         self.last.is_some()
@@ -195,6 +200,12 @@ fn classify(root: &Path, batch: &Batch, data_files: &[PathBuf], grammars: &[Path
             Some(TEMPLATES_DIR) => plan.everything = true,
             Some(STATIC_DIR) if exists => {
                 plan.statics.insert(path.clone());
+            }
+            // A folder made (`static/` itself, the first time): its files are
+            // copied, which events for them may have come too early to tell.
+            Some(STATIC_DIR) if path.is_dir() => {
+                let files = walkdir::WalkDir::new(path).into_iter().filter_map(|entry| entry.ok());
+                plan.statics.extend(files.filter(|entry| entry.file_type().is_file()).map(|entry| entry.into_path()));
             }
             Some(STATIC_DIR) => plan.everything = true,
             _ if build::sass::is_sass_source(relative) => plan.sass = true,
@@ -497,6 +508,16 @@ mod tests {
         std::fs::write(&css, "a { color: red }").unwrap();
         let report = rebuilder.apply(&batch(&[css])).unwrap();
         assert_eq!(report.changed, ["site.css"]);
+    }
+
+    #[test]
+    fn a_new_static_folder_copies_its_files_alone() {
+        let (dir, mut rebuilder) = built_site();
+        let folder = dir.path().join("static/fonts");
+        std::fs::create_dir_all(folder.join("inner")).unwrap();
+        std::fs::write(folder.join("inner/a.css"), "a {}").unwrap();
+        let report = rebuilder.apply(&batch(&[folder])).unwrap();
+        assert_eq!((report.changed, report.unchanged), (vec!["fonts/inner/a.css".to_owned()], 0));
     }
 
     #[test]

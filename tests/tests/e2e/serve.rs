@@ -19,7 +19,11 @@ fn serves_pages_with_the_reload_script_and_no_store() {
     let page = server.get("/blog/hello-bengal/");
     assert_eq!(page.status, 200);
     assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
-    assert!(page.body.contains("<script src=\"/__bengal/livereload.js\"></script></body>"));
+    let tag = format!(
+        "<script src=\"/__bengal/livereload.js\" data-build=\"{}\" data-file=\"blog/hello-bengal/index.html\"></script></body>",
+        build_of(&page.body)
+    );
+    assert!(page.body.contains(&tag), "{}", page.body);
     assert!(
         page.body.contains("href=\"http://localhost:") || page.body.contains("href=\"/blog/"),
         "links use the served base"
@@ -53,19 +57,57 @@ fn built_files_on_disk_stay_clean() {
 }
 
 #[test]
-fn edit_sends_reload_and_css_edit_sends_css() {
+fn an_update_names_the_files_each_edit_changed() {
     let (site, server) = serve_quickstart();
     let mut events = EventStream::open(server.port, DEADLINE).unwrap();
 
     let post = site.path().join("content/blog/why-static.md");
     let text = std::fs::read_to_string(&post).unwrap();
     std::fs::write(&post, format!("{text}\nA sentence added while serving.\n")).unwrap();
-    assert_eq!(events.next_event().unwrap().0, "reload");
+    assert_eq!(events.next_event().unwrap(), update(&["atom.xml", "blog/why-static/index.html"]));
     assert!(server.get("/blog/why-static/").body.contains("A sentence added while serving."));
 
     std::fs::write(site.path().join("static/extra.css"), "body { color: red; }\n").unwrap();
-    assert_eq!(events.next_event().unwrap().0, "css");
+    assert_eq!(events.next_event().unwrap(), update(&["extra.css"]));
     assert_eq!(server.get("/extra.css").body, "body { color: red; }\n");
+    server.stop();
+}
+
+/// The `update` event naming `changed`.
+fn update(changed: &[&str]) -> (String, String) {
+    let changed: Vec<String> = changed.iter().map(|path| format!("\"{path}\"")).collect();
+    ("update".to_owned(), format!("{{\"changed\":[{}],\"removed\":[]}}", changed.join(",")))
+}
+
+/// The build a page shows, from its injected script.
+fn build_of(page: &str) -> String {
+    let at = page.find("data-build=\"").expect("the live-reload script names the build") + "data-build=\"".len();
+    page[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_page_that_connects_late_is_told_at_once_what_changed_since_its_build() {
+    let (site, server) = serve_quickstart();
+    let page = server.get("/blog/why-static/").body;
+    let shown = build_of(&page);
+    assert!(page.contains("data-file=\"blog/why-static/index.html\""), "{page}");
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
+    let post = site.path().join("content/blog/why-static.md");
+    std::fs::write(&post, std::fs::read_to_string(&post).unwrap() + "\nSaved while the page loaded.\n").unwrap();
+    events.next_event().unwrap();
+
+    // The page's own stream opens only now, after the save.
+    let mut late = EventStream::open_since(server.port, &shown, DEADLINE).unwrap();
+    assert_eq!(late.next_event().unwrap(), update(&["atom.xml", "blog/why-static/index.html"]));
+    let current = build_of(&server.get("/blog/why-static/").body);
+    assert_ne!(current, shown);
+    let mut up_to_date = EventStream::open_since(server.port, &current, DEADLINE).unwrap();
+    std::fs::write(site.path().join("static/extra.css"), "a {}\n").unwrap();
+    assert_eq!(up_to_date.next_event().unwrap(), update(&["extra.css"]), "nothing before the next change");
+
+    // A page of an earlier server process cannot know: it reloads.
+    let mut earlier = EventStream::open_since(server.port, "0ld.7", DEADLINE).unwrap();
+    assert_eq!(earlier.next_event().unwrap().0, "reload");
     server.stop();
 }
 
@@ -85,7 +127,7 @@ fn broken_template_shows_overlay_keeps_last_good_page_then_recovers() {
 
     std::fs::write(&template, "{% extends \"base.html\" %}{% block content %}FIXED {{ page.title }}{% endblock %}\n")
         .unwrap();
-    assert_eq!(events.next_event().unwrap().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "update");
     assert!(server.get("/blog/hello-bengal/").body.contains("FIXED Hello, Bengal"));
     server.stop();
 }
@@ -101,7 +143,7 @@ fn a_failed_first_build_still_serves_the_error_until_fixed() {
 
     let mut events = EventStream::open(server.port, DEADLINE).unwrap();
     std::fs::write(site.path().join("content/post.md"), "+++\ntitle = \"Fixed\"\n+++\nNow it builds.\n").unwrap();
-    assert_eq!(events.next_event().unwrap().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "update");
     assert_eq!(server.get("/post/").status, 200);
     server.stop();
 }
@@ -180,7 +222,7 @@ fn pages_are_never_torn_during_rebuilds() {
     });
     for edit in 0..10 {
         std::fs::write(&post, format!("{original}\n{}\n", "Padding words. ".repeat(200 * (edit + 1)))).unwrap();
-        assert_eq!(events.next_event().unwrap().0, "reload");
+        assert_eq!(events.next_event().unwrap().0, "update");
     }
     let torn = reader.join().unwrap();
     assert!(torn.is_empty(), "incomplete responses: {torn:?}");
@@ -197,7 +239,7 @@ fn serving_the_current_directory_rebuilds_on_edits() {
     let post = site.path().join("content/blog/why-static.md");
     std::fs::write(&post, std::fs::read_to_string(&post).unwrap() + "\nEdited from the site's own directory.\n")
         .unwrap();
-    assert_eq!(events.next_event().unwrap().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "update");
     assert!(server.get("/blog/why-static/").body.contains("Edited from the site"));
     server.stop();
 }

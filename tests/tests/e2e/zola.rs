@@ -257,7 +257,7 @@ fn serve_highlights_again_when_a_grammar_outside_the_input_folders_changes() {
     assert!(server.get("/code/").body.contains("<span class=\"hl-keyword hl-g\">if</span>"));
     let mut events = EventStream::open(server.port, DEADLINE).unwrap();
     std::fs::write(root.join("syntaxes/g.json"), grammar("string.g")).unwrap();
-    assert_eq!(events.next_event().unwrap().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "update");
     let page = server.get("/code/").body;
     assert!(page.contains("<span class=\"hl-string hl-g\">if</span>"), "{page}");
     server.stop();

@@ -338,7 +338,12 @@ fn serve_recompiles_sass_when_a_partial_changes_and_sends_a_css_reload() {
     assert!(server.get("/style.css").body.contains("#c0ffee"));
     let mut events = EventStream::open(server.port, DEADLINE).unwrap();
     std::fs::write(site.path().join("sass/_vars.scss"), "$accent: #bada55;\n").unwrap();
-    assert_eq!(events.next_event().unwrap().0, "css", "only stylesheets changed");
+    let (name, data) = events.next_event().unwrap();
+    assert_eq!(
+        (name.as_str(), data.as_str()),
+        ("update", "{\"changed\":[\"style.css\"],\"removed\":[]}"),
+        "only the stylesheet"
+    );
     let style = server.get("/style.css").body;
     assert!(style.contains("#bada55") && !style.contains("#c0ffee"), "{style}");
     assert!(server.get("/").body.contains("class=\"site-index\""), "pages are still served");
@@ -352,7 +357,7 @@ fn serve_reloads_when_a_data_file_outside_the_input_folders_changes() {
     assert!(server.get("/").body.contains("Ada"));
     let mut events = EventStream::open(server.port, DEADLINE).unwrap();
     std::fs::write(site.path().join("data/people.toml"), "[[people]]\nname = \"Cy\"\n").unwrap();
-    assert_eq!(events.next_event().unwrap().0, "reload");
+    assert_eq!(events.next_event().unwrap().0, "update");
     let home = server.get("/").body;
     assert!(home.contains("Cy") && !home.contains("Ada"), "{home}");
     server.stop();
