@@ -11,6 +11,7 @@
 //! - [`fixtures`]: the workspace, its fixture sites, copies of them.
 //! - [`ports`]: free ports, and whether a port is listening.
 //! - [`poll`]: waiting for a condition with a deadline.
+//! - [`browser`]: a headless Chromium driven over the DevTools protocol.
 //!
 //! ```no_run
 //! let site = bengal_tests::copy_fixture("quickstart")?;
@@ -24,6 +25,7 @@
 
 #![deny(missing_docs)]
 
+pub mod browser;
 pub mod events;
 pub mod fixtures;
 pub mod http;

@@ -2,6 +2,7 @@
 //! (`bengal_tests`). How a server ends is proved by the chaos scenarios
 //! (`cargo xtask chaos`); these tests keep what a scenario cannot express.
 //!
+//! - `browser`: the headless-Chromium driver (`bengal_tests::browser`).
 //! - `build`: the quickstart fixture builds, and what it writes.
 //! - `snapshots`: rendered HTML of a few quickstart pages (insta).
 //! - `broken`: each broken fixture fails with exit 1, naming file and line.
@@ -20,6 +21,7 @@ mod server;
 mod util;
 
 mod broken;
+mod browser;
 mod build;
 mod cleanup;
 mod cli;
