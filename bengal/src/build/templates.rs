@@ -61,7 +61,10 @@ const THEME_BASE: &str = include_str!("../../theme/templates/base.html");
 const THEME_MACROS: &str = include_str!("../../theme/templates/macros.html");
 
 /// Static files of the built-in theme, written unless the site ships its own.
-pub const THEME_STATIC: &[(&str, &str)] = &[("theme.css", include_str!("../../theme/static/theme.css"))];
+pub const THEME_STATIC: &[(&str, &str)] = &[
+    ("theme.css", include_str!("../../theme/static/theme.css")),
+    ("favicon.svg", include_str!("../../theme/static/favicon.svg")),
+];
 
 /// Where a template came from, for error messages.
 #[derive(Debug, Clone)]

@@ -169,6 +169,11 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
     else {
         return not_found(&state).await;
     };
+    // Browsers ask every site for an icon; one the site lacks is no error
+    // worth a red line in the author's console while writing.
+    if raw_path == "/favicon.ico" && !state.0.output.join(&relative).is_file() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
     let mut file = state.0.output.join(&relative);
     if file.is_dir() {
         if !raw_path.ends_with('/') {

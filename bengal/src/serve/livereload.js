@@ -161,16 +161,28 @@
     }).catch(reload);
   }
 
+  // What this page does about a build: "reload", "patch" (its own file
+  // changed), "styles" (only stylesheets it links) or "none".
+  function plan(changed, removed) {
+    if (file === undefined) return changed.size || removed.size ? "reload" : "none";
+    if (removed.has(file) || usesAny(new Set([...changed, ...removed]))) return "reload";
+    if (changed.has(file)) return "patch";
+    const linked = [...document.querySelectorAll('link[rel="stylesheet"]')].some((link) => {
+      const url = new URL(link.href);
+      return isLocal(url) && changed.has(outputFile(url.pathname));
+    });
+    return linked ? "styles" : "none";
+  }
+
   function update(data) {
     overlay.hide();
     const changed = new Set(data.changed);
     const removed = new Set(data.removed);
-    if (file === undefined) {
-      if (changed.size || removed.size) reload();
-      return;
-    }
-    if (removed.has(file) || usesAny(new Set([...changed, ...removed]))) return reload();
-    if (changed.has(file)) refresh();
+    const action = plan(changed, removed);
+    // Told to the page's own scripts (and to tests), before it happens.
+    dispatchEvent(new CustomEvent("bengal:update", { detail: { action, changed: data.changed, removed: data.removed } }));
+    if (action === "reload") return reload();
+    if (action === "patch") refresh();
     swapStylesheets(changed);
   }
 
@@ -178,9 +190,11 @@
   // page's CSS and scripts can neither restyle nor hide it ---
 
   const OVERLAY_CSS = `
-    :host { all: initial; position: fixed; inset: 0; z-index: 2147483647; display: block;
-      background: rgba(15, 15, 18, .92); color: #f2f2f2; overflow: auto;
-      font: 14px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+    :host { all: initial !important; position: fixed !important; inset: 0 !important;
+      z-index: 2147483647 !important; display: block !important; overflow: auto !important;
+      background: rgba(15, 15, 18, .92) !important; opacity: 1 !important; visibility: visible !important; }
+    .panel, .panel * { font: 14px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #f2f2f2;
+      text-align: left; letter-spacing: normal; text-transform: none; }
     .panel { max-width: 960px; margin: 5vh auto; padding: 24px 28px; background: #1d1d22;
       border-top: 5px solid #ff5c5c; border-radius: 6px; box-shadow: 0 12px 40px rgba(0, 0, 0, .5); }
     header { display: flex; justify-content: space-between; align-items: center; gap: 16px; }

@@ -37,6 +37,10 @@ struct Built {
 pub struct Rebuilder {
     options: BuildOptions,
     last: Option<Built>,
+    /// The changes of the rebuilds that failed since the last good one:
+    /// asked for again with each batch until one succeeds, so that a file
+    /// still broken is never taken for fixed because another was saved.
+    failed: BTreeSet<PathBuf>,
     /// Wall time of each step of the last rebuild, for `--verbose`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
@@ -57,7 +61,7 @@ struct Plan {
 impl Rebuilder {
     /// A rebuilder that has built nothing yet.
     pub fn new(options: BuildOptions) -> Self {
-        Rebuilder { options, last: None, timings: Vec::new() }
+        Rebuilder { options, last: None, failed: BTreeSet::new(), timings: Vec::new() }
     }
 
     /// The site root.
@@ -104,8 +108,19 @@ impl Rebuilder {
         Ok(built.summary.report)
     }
 
-    /// Rebuilds what `batch` can have changed.
+    /// Rebuilds what `batch`, and the batches of failed rebuilds before it,
+    /// can have changed.
     pub fn apply(&mut self, batch: &Batch) -> Result<WriteReport> {
+        let mut batch = batch.clone();
+        batch.paths.append(&mut self.failed);
+        let result = self.rebuild(&batch);
+        if result.is_err() {
+            self.failed = batch.paths;
+        }
+        result
+    }
+
+    fn rebuild(&mut self, batch: &Batch) -> Result<WriteReport> {
         self.timings.clear();
         let mut lap = std::time::Instant::now();
         let mut step = |timings: &mut Vec<_>, name: &'static str| {
@@ -239,16 +254,27 @@ enum Edit {
 fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: &BTreeSet<PathBuf>) -> Result<Edit> {
     let mut site = old.clone();
     let mut edited = Vec::new();
+    // Every broken page of the batch is reported, in path order.
+    let mut errors = Vec::new();
     for file in files {
         let relative = file.strip_prefix(&options.root).unwrap_or(file);
         let Some(index) = site.pages.iter().position(|p| p.source.file == relative) else {
             return Ok(Edit::Structural);
         };
-        let page = content::load_page(&options.root, &site.config, file)?;
+        let page = match content::load_page(&options.root, &site.config, file) {
+            Ok(page) => page,
+            Err(err) => {
+                errors.push(Err(err));
+                continue;
+            }
+        };
         if page.front.draft && !options.drafts || list_key(&page) != list_key(&site.pages[index].source) {
             return Ok(Edit::Structural);
         }
-        site.replace_page(index, page, templates)?;
+        if let Err(err) = site.replace_page(index, page, templates) {
+            errors.push(Err(err));
+            continue;
+        }
         // Other pages may link to its headings: new or renamed ones are
         // checked by a whole build.
         if site.pages[index].rendered.toc != old.pages[index].rendered.toc {
@@ -256,6 +282,7 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
         }
         edited.push(index);
     }
+    crate::error::all::<()>(errors)?;
     let mut jobs = jobs_mentioning(&site, templates, &SITE_FUNCTIONS)?;
     for &index in &edited {
         jobs.push(Job::Page(index));
@@ -508,6 +535,26 @@ mod tests {
         std::fs::write(&css, "a { color: red }").unwrap();
         let report = rebuilder.apply(&batch(&[css])).unwrap();
         assert_eq!(report.changed, ["site.css"]);
+    }
+
+    #[test]
+    fn a_page_still_broken_is_not_taken_for_fixed_when_another_is_saved() {
+        let (dir, mut rebuilder) = built_site();
+        let broken = dir.path().join("content/blog/why-static.md");
+        edit(&broken, "date = 2024-01-22", "date = \"soon");
+        assert!(rebuilder.apply(&batch(std::slice::from_ref(&broken))).is_err());
+        let other = dir.path().join("content/blog/hello-bengal.md");
+        edit(&other, "Today we're", "Edited. Today we're");
+        let err = rebuilder.apply(&batch(std::slice::from_ref(&other))).unwrap_err();
+        assert_eq!(err.file.as_deref(), Some(Path::new("content/blog/why-static.md")));
+        edit(&other, "Edited. ", "");
+        edit(&other, "title = ", "title = \"");
+        let err = rebuilder.apply(&batch(std::slice::from_ref(&other))).unwrap_err();
+        let files: Vec<_> = std::iter::once(&err).chain(&err.more).map(|e| e.file.clone().unwrap()).collect();
+        assert_eq!(files, [Path::new("content/blog/hello-bengal.md"), Path::new("content/blog/why-static.md")]);
+        edit(&broken, "date = \"soon", "date = 2024-01-22");
+        edit(&other, "title = \"", "title = ");
+        assert!(rebuilder.apply(&batch(&[broken])).is_ok(), "both fixed: the build succeeds");
     }
 
     #[test]

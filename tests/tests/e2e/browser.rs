@@ -1,7 +1,7 @@
 //! The headless-Chromium driver (`bengal_tests::browser`) itself, against a
-//! tiny HTTP server each test starts on 127.0.0.1, and once against a real
-//! `bengal serve`: what a page reports, evaluation, waits, two tabs, load
-//! counts, and that a dropped browser leaves no process, port or directory.
+//! tiny HTTP server each test starts on 127.0.0.1: what a page reports,
+//! evaluation, waits, two tabs, load counts, and that a dropped browser
+//! leaves no process, port or directory. (`live.rs` drives `bengal serve`.)
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,8 +14,8 @@ use bengal_tests::browser::{self, Browser};
 use bengal_tests::{poll, ports};
 use serde_json::json;
 
-use crate::server::{DEADLINE, Server};
-use crate::util::{copy_fixture, free_port};
+use crate::server::DEADLINE;
+use crate::util::free_port;
 
 /// A page with an error in its console, an exception thrown later, and an
 /// image that is missing.
@@ -252,46 +252,4 @@ fn a_dropped_browser_leaves_no_process_port_or_directory() {
     assert!(browser::processes_naming(&dir).is_empty(), "{:?}", browser::processes_naming(&dir));
     assert!(!ports::is_listening(port));
     assert!(!dir.exists());
-}
-
-#[test]
-fn a_live_reload_from_bengal_serve_reloads_the_page_and_a_css_edit_does_not() {
-    let site = copy_fixture("quickstart");
-    let server = Server::start(site.path(), &["--port", &free_port()]);
-    let browser = Browser::launch();
-    let tab = browser.open(&format!("http://localhost:{}/blog/why-static/", server.port));
-    assert_eq!(tab.loads(), 1);
-    // The server subscribes a page's stream before it answers: once the
-    // `count`th page's stream has its answer, an edit reaches that page.
-    let wait_for_stream = |count: usize| {
-        let streams = || {
-            let responses = tab.responses();
-            responses.iter().filter(|(url, status)| url.ends_with("/__bengal/livereload") && *status == 200).count()
-        };
-        poll::until(DEADLINE, || (streams() >= count).then_some(()))
-            .unwrap_or_else(|| panic!("live-reload stream {count} did not open: {:#?}", tab.responses()));
-    };
-    wait_for_stream(1);
-
-    let post = site.path().join("content/blog/why-static.md");
-    let text = std::fs::read_to_string(&post).unwrap();
-    std::fs::write(&post, format!("{text}\nA sentence added while serving.\n")).unwrap();
-    tab.wait_for_load_count(2, DEADLINE).unwrap();
-    tab.wait_for("document.body.textContent.includes('A sentence added while serving.')", DEADLINE).unwrap();
-
-    tab.eval("window.kept = true").unwrap();
-    wait_for_stream(2);
-    std::fs::write(site.path().join("static/extra.css"), "body { color: red; }\n").unwrap();
-    // The page swaps its stylesheets for fresh copies instead.
-    tab.wait_for("document.querySelector('link[rel=stylesheet][href*=\"bengal=\"]')", DEADLINE).unwrap();
-    assert_eq!(tab.loads(), 2, "a CSS edit does not reload the page");
-    assert_eq!(tab.eval("window.kept").unwrap(), json!(true));
-    // The built-in theme links no icon and the quickstart has no
-    // /favicon.ico: Chromium's request for it is the one failure.
-    let favicon = format!("http://localhost:{}/favicon.ico", server.port);
-    assert!(tab.console_errors().iter().all(|error| error.contains(&favicon)), "{:#?}", tab.console_errors());
-    assert!(tab.failed_requests().iter().all(|failed| failed.starts_with(&favicon)), "{:#?}", tab.failed_requests());
-    drop(tab);
-    drop(browser);
-    server.stop();
 }

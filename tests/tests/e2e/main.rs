@@ -9,6 +9,7 @@
 //! - `new_site`: `bengal new site` and what it refuses.
 //! - `cli`: usage errors, flags, colour.
 //! - `serve`: the dev server: pages, live reload, overlay, safety, ports.
+//! - `live`: the dev server in headless Chromium: patches, overlay, restarts.
 //! - `lifecycle`: what the chaos scenarios cannot express: output streams,
 //!   `--replace`, ports held by others.
 //! - `cleanup`: `bengal cleanup` on stale files, live and foreign processes.
@@ -27,6 +28,7 @@ mod cleanup;
 mod cli;
 mod faults;
 mod lifecycle;
+mod live;
 mod new_site;
 mod serve;
 mod snapshots;
