@@ -14,6 +14,8 @@ use bengal_tests::{http, launch, poll};
 use crate::cargo;
 use crate::flags::Bench;
 
+mod browser;
+
 /// Builds Bengal (release), generates the site, and prints the timings.
 pub fn run(args: &Bench) -> Result<(), String> {
     cargo(&["build", "--release", "--package", "bengal", "--bins"])?;
@@ -25,7 +27,7 @@ pub fn run(args: &Bench) -> Result<(), String> {
     if args.serve_only {
         let serve = serve_bench(&bengal, &site, args.pages, args.runs * 2 + 1)?;
         print_serve(&serve, None);
-        return Ok(());
+        return browser_bench(&bengal, &site, args);
     }
     let out = site.join("out");
     let bengal_build = |binary: &Path, name: &str| {
@@ -59,7 +61,31 @@ pub fn run(args: &Bench) -> Result<(), String> {
         println!("  bengal / {} = {:.2}", builder.name, ms(medians[0]) / ms(*median));
     }
     print_serve(&serve, Some(medians[0]));
+    browser_bench(&bengal, &site, args)
+}
+
+/// The browser figures, when Chromium is there.
+fn browser_bench(bengal: &Path, site: &Path, args: &Bench) -> Result<(), String> {
+    if !bengal_tests::browser::chromium_path().is_file() {
+        eprintln!("chromium is not installed: the browser figures are skipped (apt-get install chromium)");
+        return Ok(());
+    }
+    let (page, url_path) = edited_page(site, args.pages);
+    let times = browser::run(bengal, site, &page, &url_path, args.runs * 2 + 1)?;
+    println!("in headless Chromium, a tab open on {url_path}:");
+    println!("  save to new text painted      {:>8.1} ms  (median of {})", ms(median(&times.text)), times.text.len());
+    println!("  first save of static/theme.css to restyled {:>8.1} ms", ms(times.first_css));
+    println!("  stylesheet save to restyled   {:>8.1} ms  (median of {})", ms(median(&times.css)), times.css.len());
+    println!("  restart, serving to reloaded  {:>8.1} ms", ms(times.restart));
     Ok(())
+}
+
+/// The page the serve figures edit, one of the middle of the site (page N
+/// is in section N % SECTIONS), and its URL path.
+fn edited_page(site: &Path, pages: usize) -> (PathBuf, String) {
+    let page = 13 % pages;
+    let section = page % SECTIONS;
+    (site.join(format!("content/s{section}/p{page:05}.md")), format!("/s{section}/p{page:05}/"))
 }
 
 /// One generator's build of the bench site.
@@ -122,9 +148,7 @@ fn serve_bench(bengal: &Path, site: &Path, pages: usize, edits: usize) -> Result
         }
         let first_response = started.elapsed();
         let mut events = EventStream::open(port, WAIT)?;
-        // One page of the middle of the site (page N is in section N % SECTIONS).
-        let page = 13 % pages;
-        let page = site.join(format!("content/s{}/p{page:05}.md", page % SECTIONS));
+        let (page, _) = edited_page(site, pages);
         let mut reloads = Vec::with_capacity(edits);
         for edit in 0..edits {
             let mut text = std::fs::read_to_string(&page).map_err(|err| format!("{}: {err}", page.display()))?;
