@@ -517,10 +517,13 @@ impl<'s> TemplateData<'s> {
                 let taxonomy = &site.taxonomies[*t];
                 let path = site.config.taxonomy_path(&taxonomy.name);
                 let mut context = self.context(&path);
-                let value = self.taxonomy_value(*t, true);
+                let template = job.template(site, templates).unwrap_or(Cow::Borrowed("taxonomy.html"));
+                // Every term's pages are much to build for each rebuild of a
+                // large site: only for a template that can show them.
+                let terms = if templates.mentions(&template, "pages") { Terms::WithPages } else { Terms::Listed };
+                let value = self.taxonomy_value(*t, terms);
                 context.insert("terms", &value["terms"]);
                 context.insert("taxonomy", &value);
-                let template = job.template(site, templates).unwrap_or(Cow::Borrowed("taxonomy.html"));
                 let html = templates.render(&template, &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
@@ -532,7 +535,7 @@ impl<'s> TemplateData<'s> {
                 let word = taxonomy_pager_word(options);
                 let path = pager_path(&base, word, *pager);
                 let mut context = self.context(&path);
-                context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
+                context.insert("taxonomy", &self.taxonomy_value(*taxonomy, Terms::None));
                 context.insert("term", &self.term_value(*taxonomy, *term, per == 0));
                 if per > 0 {
                     let list = List { pages: &term_data.pages, base: &base, word, per };
@@ -574,7 +577,7 @@ impl<'s> TemplateData<'s> {
                 let path = format!("{}{name}", self.term_path(*taxonomy, *term));
                 let pages = &site.taxonomies[*taxonomy].terms[*term].pages;
                 let mut context = self.feed_context(&dated_newest_first(site, pages), &path);
-                context.insert("taxonomy", &self.taxonomy_value(*taxonomy, false));
+                context.insert("taxonomy", &self.taxonomy_value(*taxonomy, Terms::None));
                 context.insert("term", &self.term_value(*taxonomy, *term, false));
                 let xml = templates.render(name, &context, Path::new(&path))?;
                 Ok(bytes(output_dir_of(site, &path), xml))
@@ -752,13 +755,14 @@ impl<'s> TemplateData<'s> {
         })
     }
 
-    fn taxonomy_value(&self, index: usize, with_terms: bool) -> Value {
+    fn taxonomy_value(&self, index: usize, terms: Terms) -> Value {
         let taxonomy = &self.site.taxonomies[index];
         let path = self.site.config.taxonomy_path(&taxonomy.name);
-        let terms: Vec<Value> = if with_terms {
-            (0..taxonomy.terms.len()).map(|term| self.term_value(index, term, true)).collect()
-        } else {
-            Vec::new()
+        let terms: Vec<Value> = match terms {
+            Terms::None => Vec::new(),
+            Terms::Listed | Terms::WithPages => {
+                (0..taxonomy.terms.len()).map(|term| self.term_value(index, term, terms == Terms::WithPages)).collect()
+            }
         };
         let options = self.site.config.taxonomy(&taxonomy.name);
         json!({
@@ -865,6 +869,17 @@ impl<'s> TemplateData<'s> {
         }
         entries
     }
+}
+
+/// Which terms a taxonomy's value lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Terms {
+    /// None (a term's own page).
+    None,
+    /// Each with its name, URLs and `page_count`.
+    Listed,
+    /// Each with its `pages` as well.
+    WithPages,
 }
 
 /// Zola's built-in `404.html`.
