@@ -135,8 +135,11 @@
       .join("\n");
   }
 
+  // The stylesheets a head links, as a sorted list of paths: a copy being
+  // swapped in (same path, new query) is the same stylesheet.
   function stylesheets(head) {
-    return [...head.querySelectorAll('link[rel="stylesheet"]')].map((link) => new URL(link.getAttribute("href"), location.href).pathname);
+    const links = [...head.querySelectorAll('link[rel="stylesheet"]')];
+    return [...new Set(links.map((link) => new URL(link.getAttribute("href"), location.href).pathname))].sort().join();
   }
 
   function scripts(root) {
@@ -152,7 +155,7 @@
       const response = await fetch(location.href, { cache: "no-store" });
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
       const sameHead = headSignature(fresh.head) === headSignature(document.head);
-      const sameStyles = stylesheets(fresh.head).join() === stylesheets(document.head).join();
+      const sameStyles = stylesheets(fresh.head) === stylesheets(document.head);
       if (!sameHead || !sameStyles || scripts(fresh.body) !== scripts(document.body)) return reload();
       if (document.title !== fresh.title) document.title = fresh.title;
       morphAttributes(document.body, fresh.body);
@@ -207,6 +210,7 @@
     pre { margin: 8px 0; padding: 10px 0; background: #121215; color: #e6e6e6; border-radius: 4px; overflow-x: auto; }
     .line { display: block; padding: 0 12px; white-space: pre; }
     .line.at { background: #4a1f24; color: #ffffff; }
+    .line.caret { color: #ff8080; }
     .number { display: inline-block; min-width: 4ch; margin-right: 12px; text-align: right; color: #8a8a96; }
     .hint { color: #b5e8b0; }
     footer { margin-top: 20px; color: #b0b0ba; }
@@ -243,6 +247,11 @@
             const line = el("span", { className: number === error.line ? "line at" : "line" });
             line.append(el("span", { className: "number", textContent: (number === error.line ? "> " : "") + number }), text);
             pre.append(line);
+            if (number === error.line && error.column) {
+              const caret = el("span", { className: "line caret" });
+              caret.append(el("span", { className: "number" }), " ".repeat(error.column - 1) + "^");
+              pre.append(caret);
+            }
           });
           box.append(pre);
         }

@@ -171,6 +171,23 @@ fn a_css_save_restyles_the_page_without_a_reload() {
 }
 
 #[test]
+fn a_patch_while_a_stylesheet_is_being_swapped_does_not_reload() {
+    let live = Live::start();
+    let tab = live.open("/live/");
+    // A swap in flight: the fresh copy of the stylesheet beside the old one
+    // until it has loaded, as when one build changed the page and its CSS.
+    tab.eval(
+        "window.marker = 'kept'; const old = document.querySelector('link[rel=stylesheet][href*=\"theme.css\"]'); \
+         const fresh = old.cloneNode(); fresh.href = old.href + '?bengal=1'; old.after(fresh); true",
+    )
+    .unwrap();
+    live.edit("content/live.md", "First paragraph.", "First paragraph, patched mid-swap.");
+    tab.wait_for("document.body.textContent.includes('patched mid-swap')", DEADLINE).unwrap();
+    assert_eq!((tab.loads(), tab.eval("window.marker").unwrap()), (1, json!("kept")));
+    live.stop();
+}
+
+#[test]
 fn the_error_overlay_is_legible_on_any_site_dismissable_and_gone_after_the_fix() {
     let live = Live::start();
     std::fs::write(live.site.path().join("static/theme.css"), HOSTILE_CSS).unwrap();
@@ -186,12 +203,13 @@ fn the_error_overlay_is_legible_on_any_site_dismissable_and_gone_after_the_fix()
              const message = root.querySelector('.message'); const style = getComputedStyle(message); \
              const panel = getComputedStyle(root.querySelector('.panel')); \
              return {{ file: text('.file'), message: text('.message'), hint: text('.hint'), \
-                       marked: text('.line.at'), color: style.color, size: style.fontSize, \
+                       marked: text('.line.at'), caret: text('.caret'), color: style.color, size: style.fontSize, \
                        background: panel.backgroundColor, visible: message.getBoundingClientRect().height > 0 }}; }})()"
         ))
         .unwrap();
     assert_eq!(shown["file"], json!("content/live.md:2:14"), "{shown}");
     assert!(shown["marked"].as_str().unwrap().contains("title = \"Live"), "{shown}");
+    assert_eq!(shown["caret"], json!(format!("{}^", " ".repeat(13))), "under column 14");
     assert!(!shown["message"].as_str().unwrap().is_empty() && shown["visible"] == json!(true), "{shown}");
     assert!(shown["hint"].as_str().unwrap().starts_with("help: "), "{shown}");
     assert_eq!(shown["size"], json!("14px"), "the page's CSS does not reach the overlay");
