@@ -302,6 +302,14 @@ async fn watch_and_rebuild(
                     events(ServerEvent::Rebuilt { report, elapsed: started.elapsed(), steps });
                 }
                 Err(err) => {
+                    // Changes that came during the rebuild may be the rest of
+                    // the save it read half of: they are built before an
+                    // error is shown.
+                    let pending = watcher.drain_pending();
+                    if !pending.is_empty() {
+                        batch = pending;
+                        continue;
+                    }
                     if !rebuilder.has_built() {
                         state.set_first_build_error(Some(err.clone()));
                     }

@@ -1,9 +1,12 @@
 //! Watches the site for changes and hands the dev server debounced batches.
 //!
 //! Editors and `git` touch many files, often several times each, within a few
-//! milliseconds; rebuilding per event would rebuild dozens of times. A short
-//! quiet period ([`DEBOUNCE`]) coalesces a burst into one [`Batch`] without the
-//! noticeable delay of Zola's 1 s or Hugo's 500 ms, and [`MAX_BATCH_DELAY`]
+//! milliseconds; rebuilding per event would rebuild dozens of times. A quiet
+//! period of a few milliseconds ([`DEBOUNCE`]) gathers the events of one
+//! save (an editor's write, rename and chmod) into one [`Batch`], and the
+//! rebuild starts then; what arrives during it is drained into one follow-up
+//! batch by the rebuild loop, so a `git checkout` stays one or two rebuilds
+//! without the wait of Zola's 1 s or Hugo's 500 ms. [`MAX_BATCH_DELAY`]
 //! bounds the wait when events never stop.
 
 use std::collections::{BTreeSet, HashSet};
@@ -17,8 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
 
-/// Quiet time after the last event before a batch is sent.
-pub const DEBOUNCE: Duration = Duration::from_millis(30);
+/// Quiet time after the last event before a batch is sent: the events of
+/// one save come within microseconds of each other.
+pub const DEBOUNCE: Duration = Duration::from_millis(5);
 /// The site's input folders, watched recursively; the root itself is watched
 /// for its own files (`bengal.toml`) only.
 const INPUT_DIRS: [&str; 5] = crate::paths::SOURCE_DIRS;
