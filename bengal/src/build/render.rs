@@ -423,7 +423,7 @@ impl<'s> TemplateData<'s> {
     /// large site that is every page's content again.
     fn site_data(&self, full: bool) -> SiteData {
         let site = self.site;
-        let mut data = SiteData { links: site.links(), ..SiteData::default() };
+        let mut data = SiteData { links: std::sync::Arc::clone(site.links()), ..SiteData::default() };
         if !full {
             return data;
         }

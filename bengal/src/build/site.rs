@@ -103,6 +103,10 @@ pub struct Site {
     pub dated: Vec<usize>,
     /// Non-Markdown files under `content/` outside bundles.
     pub loose_assets: Vec<LooseAsset>,
+    /// Every content path (`blog/hello.md`, `blog/_index.md`) with its URL
+    /// path; shared with the template functions, and unchanged by the dev
+    /// server's edits (which keep every path).
+    links: Arc<HashMap<String, String>>,
 }
 
 impl Site {
@@ -147,12 +151,12 @@ impl Site {
         templates: &Templates,
     ) -> Result<Site> {
         check_unique_paths(&content.pages, &content.sections)?;
-        let links = link_map(&content.pages, &content.sections);
-        templates.set_site_data(crate::build::templates::SiteData { links: links.clone(), ..Default::default() });
+        let links = Arc::new(link_map(&content.pages, &content.sections));
+        templates.set_site_data(crate::build::templates::SiteData { links: Arc::clone(&links), ..Default::default() });
         // Rendered bodies depend on the paths links resolve to, so they are
         // reused only while every path is as before.
         let reusable: HashMap<&str, &Page> = match previous {
-            Some(old) if old.config.markdown == config.markdown && old.links() == links => {
+            Some(old) if old.config.markdown == config.markdown && old.links == links => {
                 old.pages.iter().map(|p| (p.source.content_path.as_str(), p)).collect()
             }
             _ => HashMap::new(),
@@ -241,7 +245,7 @@ impl Site {
         let taxonomies = collect_taxonomies(&config, &pages)?;
         let mut dated: Vec<usize> = (0..pages.len()).filter(|&i| pages[i].source.date.is_some()).collect();
         dated.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b]));
-        Ok(Site { root, config, pages, sections, taxonomies, dated, loose_assets: content.loose_assets })
+        Ok(Site { root, config, pages, sections, taxonomies, dated, loose_assets: content.loose_assets, links })
     }
 
     /// Replaces page `index` with `source`, re-rendering its body, when the
@@ -302,17 +306,12 @@ impl Site {
 
     /// The URL path of a content file (`blog/hello.md`, `blog/_index.md`).
     fn resolve_link(&self, target: &str) -> Option<String> {
-        let target = target.trim_start_matches('/');
-        if let Some(page) = self.pages.iter().find(|p| p.source.content_path == target) {
-            return Some(page.source.path.clone());
-        }
-        let dir = target.strip_suffix("_index.md")?.trim_end_matches('/');
-        self.sections.iter().find(|s| s.source.dir == dir).map(|s| s.source.path.clone())
+        self.links.get(target.trim_start_matches('/')).cloned()
     }
 
     /// Every content path (`blog/hello.md`, `blog/_index.md`) with its URL path.
-    pub fn links(&self) -> HashMap<String, String> {
-        link_map(self.pages.iter().map(|p| &p.source), self.sections.iter().map(|s| &s.source))
+    pub fn links(&self) -> &Arc<HashMap<String, String>> {
+        &self.links
     }
 
     /// The output directory: `override_dir` or the configured one, relative to the root.

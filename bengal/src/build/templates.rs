@@ -93,8 +93,9 @@ type SiteSlot = Arc<RwLock<Arc<SiteData>>>;
 /// The site as its template functions see it.
 #[derive(Debug, Default)]
 pub struct SiteData {
-    /// Content path (`blog/a.md`, `blog/_index.md`) → site path.
-    pub links: HashMap<String, String>,
+    /// Content path (`blog/a.md`, `blog/_index.md`) → site path: the
+    /// site's own map, shared.
+    pub links: Arc<HashMap<String, String>>,
     /// Content path → the page as templates see it.
     pub pages: HashMap<String, Value>,
     /// Content path (`blog/_index.md`) → the section, with its pages.
