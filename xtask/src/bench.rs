@@ -122,12 +122,40 @@ fn serve_bench(bengal: &Path, site: &Path, pages: usize, edits: usize) -> Result
         std::fs::remove_dir_all(&served).map_err(|err| format!("could not clear {}: {err}", served.display()))?;
     }
     let started = Instant::now();
-    let mut command = Command::new(bengal);
-    command.args(["serve", "--port", &port.to_string(), "--root"]).arg(site).env("NO_COLOR", "1");
-    // Its output is read all along, so the server's lines never meet a full or closed pipe.
-    let mut server = launch::spawn_piped(&mut command)?;
-    let result = (|| {
-        // The banner is printed once the site is built and the port accepts.
+    // The banner is printed once the site is built and the port accepts.
+    let _server = Serving::start(bengal, site, port)?;
+    let status = http::get(port, "/", WAIT)?.status;
+    if status != 200 {
+        return Err(format!("bengal serve answered / with {status}, not 200"));
+    }
+    let first_response = started.elapsed();
+    let mut events = EventStream::open(port, WAIT)?;
+    let (page, _) = edited_page(site, pages);
+    let mut reloads = Vec::with_capacity(edits);
+    for edit in 0..edits {
+        let mut text = std::fs::read_to_string(&page).map_err(|err| format!("{}: {err}", page.display()))?;
+        text.push_str(&format!("\nEdit number {edit}.\n"));
+        let saved = Instant::now();
+        std::fs::write(&page, text).map_err(|err| format!("{}: {err}", page.display()))?;
+        events.wait_for("event: update")?;
+        reloads.push(saved.elapsed());
+    }
+    Ok(ServeTimes { first_response, reloads })
+}
+
+/// A `bengal serve` of a site, serving once `start` returns; stopped (by
+/// its pid) when dropped. Its output is read all along, so the server's
+/// lines never meet a full or closed pipe.
+struct Serving {
+    server: launch::Piped,
+}
+
+impl Serving {
+    fn start(bengal: &Path, site: &Path, port: u16) -> Result<Serving, String> {
+        const WAIT: Duration = Duration::from_secs(120);
+        let mut command = Command::new(bengal);
+        command.args(["serve", "--port", &port.to_string(), "--root"]).arg(site).env("NO_COLOR", "1");
+        let mut server = launch::spawn_piped(&mut command)?;
         let serving = poll::until(WAIT, || {
             if server.output.text().contains("Local:") {
                 Some(Ok(()))
@@ -136,33 +164,20 @@ fn serve_bench(bengal: &Path, site: &Path, pages: usize, edits: usize) -> Result
             }
         });
         match serving {
-            Some(Ok(())) => {}
+            Some(Ok(())) => Ok(Serving { server }),
             Some(Err(status)) => {
-                return Err(format!("bengal serve exited before serving ({status}):\n{}", server.output.text()));
+                Err(format!("bengal serve exited before serving ({status}):\n{}", server.output.text()))
             }
-            None => return Err(format!("bengal serve did not serve within {} s", WAIT.as_secs())),
+            None => Err(format!("bengal serve did not serve within {} s", WAIT.as_secs())),
         }
-        let status = http::get(port, "/", WAIT)?.status;
-        if status != 200 {
-            return Err(format!("bengal serve answered / with {status}, not 200"));
-        }
-        let first_response = started.elapsed();
-        let mut events = EventStream::open(port, WAIT)?;
-        let (page, _) = edited_page(site, pages);
-        let mut reloads = Vec::with_capacity(edits);
-        for edit in 0..edits {
-            let mut text = std::fs::read_to_string(&page).map_err(|err| format!("{}: {err}", page.display()))?;
-            text.push_str(&format!("\nEdit number {edit}.\n"));
-            let saved = Instant::now();
-            std::fs::write(&page, text).map_err(|err| format!("{}: {err}", page.display()))?;
-            events.wait_for("event: update")?;
-            reloads.push(saved.elapsed());
-        }
-        Ok(ServeTimes { first_response, reloads })
-    })();
-    let _ = server.child.kill();
-    let _ = server.child.wait();
-    result
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.server.child.kill();
+        let _ = self.server.child.wait();
+    }
 }
 
 fn hugo_available() -> bool {

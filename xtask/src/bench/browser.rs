@@ -9,11 +9,11 @@
 //! the save here, so polling the page adds nothing to it.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bengal_tests::browser::{Browser, Tab};
-use bengal_tests::{launch, poll};
+
+use super::Serving;
 
 /// How long any one step may take.
 const WAIT: Duration = Duration::from_secs(120);
@@ -29,38 +29,6 @@ pub struct BrowserTimes {
     /// Server serving again after a restart (its banner) to the open tab
     /// reloaded (its load event).
     pub restart: Duration,
-}
-
-/// A `bengal serve` of the bench site, stopped (by its pid) when dropped.
-struct Serving {
-    server: launch::Piped,
-}
-
-impl Serving {
-    fn start(bengal: &Path, site: &Path, port: u16) -> Result<Serving, String> {
-        let mut command = Command::new(bengal);
-        command.args(["serve", "--port", &port.to_string(), "--root"]).arg(site).env("NO_COLOR", "1");
-        let mut server = launch::spawn_piped(&mut command)?;
-        let serving = poll::until(WAIT, || {
-            if server.output.text().contains("Local:") {
-                Some(Ok(()))
-            } else {
-                server.child.try_wait().ok().flatten().map(Err)
-            }
-        });
-        match serving {
-            Some(Ok(())) => Ok(Serving { server }),
-            Some(Err(status)) => Err(format!("bengal serve exited ({status}):\n{}", server.output.text())),
-            None => Err(format!("bengal serve did not serve within {} s", WAIT.as_secs())),
-        }
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.server.child.kill();
-        let _ = self.server.child.wait();
-    }
 }
 
 fn now_ms() -> f64 {
