@@ -184,12 +184,11 @@ fn hugo_available() -> bool {
     Command::new("hugo").arg("version").output().is_ok_and(|out| out.status.success())
 }
 
-/// Runs `command` once to warm caches, then `runs` times, timing each. The
-/// output directory is removed (untimed) before every run, so each is a full
-/// build from nothing, as a deploy or CI build is.
-/// Times `runs` builds of each builder into an empty output, after one
-/// warm-up each. The builders take turns, so a slow spell of a shared
-/// machine weighs on all of them alike and their ratio holds.
+/// Times `runs` builds of each builder after one warm-up each. The output
+/// directory is removed (untimed) before every run, so each is a full build
+/// from nothing, as a deploy or CI build is. The builders take turns, so a
+/// slow spell of a shared machine weighs on all of them alike and their
+/// ratio holds.
 fn time_interleaved(builders: &mut [Builder], runs: usize) -> Result<Vec<Vec<Duration>>, String> {
     let mut times = vec![Vec::with_capacity(runs); builders.len()];
     for run in 0..=runs {

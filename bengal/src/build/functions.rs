@@ -150,6 +150,11 @@ impl Functions {
         self.read.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
     }
 
+    /// Adds `files` to the files read ([`Functions::data_files`]).
+    pub fn remember(&self, files: Vec<PathBuf>) {
+        self.read.lock().unwrap_or_else(PoisonError::into_inner).extend(files);
+    }
+
     /// `load_data(path | url | literal, format, required = true)`.
     fn load_data(&self, args: &Args) -> tera::Result<Value> {
         const NAME: &str = "load_data";

@@ -159,6 +159,11 @@ impl Templates {
         self.functions.data_files()
     }
 
+    /// Records the data files `earlier` read as read by these templates too.
+    pub fn remember_data_files(&self, earlier: &Templates) {
+        self.functions.remember(earlier.functions.data_files());
+    }
+
     /// The images `resize_image` made, to publish: (cached file, output path).
     pub fn processed_images(&self) -> Vec<(PathBuf, String)> {
         self.images.outputs()

@@ -22,7 +22,13 @@
 
   // The output file a URL path is served from: `/a/` → `a/index.html`.
   function outputFile(pathname) {
-    const path = decodeURIComponent(pathname).replace(/^\/+/, "");
+    let path = pathname;
+    try {
+      path = decodeURIComponent(pathname);
+    } catch {
+      // A stray `%` (`/100%.png`) stays as it is.
+    }
+    path = path.replace(/^\/+/, "");
     return path === "" || path.endsWith("/") ? path + "index.html" : path;
   }
 
@@ -40,7 +46,7 @@
       const fresh = link.cloneNode();
       fresh.href = url.href;
       fresh.addEventListener("load", () => link.remove());
-      fresh.addEventListener("error", () => link.remove());
+      fresh.addEventListener("error", () => fresh.remove());
       link.after(fresh);
     }
   }
@@ -153,6 +159,7 @@
   function refresh() {
     patching = patching.then(async () => {
       const response = await fetch(location.href, { cache: "no-store" });
+      if (!response.ok) return reload();
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
       const sameHead = headSignature(fresh.head) === headSignature(document.head);
       const sameStyles = stylesheets(fresh.head) === stylesheets(document.head);
@@ -168,6 +175,8 @@
   // changed), "styles" (only stylesheets it links) or "none".
   function plan(changed, removed) {
     if (file === undefined) return changed.size || removed.size ? "reload" : "none";
+    // A page shown for a URL that had none (the 404 page) now exists.
+    if (file !== outputFile(location.pathname) && changed.has(outputFile(location.pathname))) return "reload";
     if (removed.has(file) || usesAny(new Set([...changed, ...removed]))) return "reload";
     if (changed.has(file)) return "patch";
     const linked = [...document.querySelectorAll('link[rel="stylesheet"]')].some((link) => {

@@ -103,7 +103,14 @@ impl Rebuilder {
 
     /// Builds everything; on error the last good build stays in place.
     pub fn full(&mut self) -> Result<WriteReport> {
-        let built = build::run(&self.options, self.last.as_ref().map(|b| &b.site), &|_, _| {})?;
+        self.full_reusing(true)
+    }
+
+    /// Builds everything, reusing the last build's rendered Markdown where a
+    /// body and its shortcodes are unchanged when `reuse`.
+    fn full_reusing(&mut self, reuse: bool) -> Result<WriteReport> {
+        let previous = self.last.as_ref().filter(|_| reuse).map(|b| &b.site);
+        let built = build::run(&self.options, previous, &|_, _| {})?;
         self.last = Some(Built { site: built.site, templates: built.templates, output: built.output });
         Ok(built.summary.report)
     }
@@ -137,6 +144,9 @@ impl Rebuilder {
         let mut jobs: Vec<Job> = Vec::new();
         if !plan.templates.is_empty() {
             let templates = Templates::load(&self.options.root, &last.site.config)?;
+            // Only what is rendered again reads data files anew: the others'
+            // stay known, so a change to one is still seen.
+            templates.remember_data_files(&last.templates);
             jobs.extend(jobs_where(&last.site, &templates, |name| {
                 templates.closure(name).iter().any(|t| plan.templates.contains(t))
             })?);
@@ -146,8 +156,9 @@ impl Rebuilder {
             last.templates = templates;
         }
         if plan.data {
+            // A body's shortcode read it: no rendered body can be trusted.
             if last.templates.shortcodes_read_data() {
-                return self.full();
+                return self.full_reusing(false);
             }
             jobs.extend(jobs_mentioning(&last.site, &last.templates, &DATA_FUNCTIONS)?);
         }
@@ -503,6 +514,33 @@ mod tests {
         assert_eq!((report.changed, report.unchanged), (vec!["index.html".to_owned()], 0), "the home page alone");
         let served = std::fs::read_to_string(dir.path().join(".bengal/serve/index.html")).unwrap();
         assert_eq!(served, "MOTTO b");
+    }
+
+    #[test]
+    fn a_data_file_is_still_watched_after_a_template_edit() {
+        let home = "{% set data = load_data(path=\"data/motto.toml\") %}MOTTO {{ data.motto }}";
+        let (dir, mut rebuilder) =
+            built_site_with(&[("templates/index.html", home), ("data/motto.toml", "motto = 'a'")]);
+        let page = dir.path().join("templates/page.html");
+        std::fs::write(&page, "{% extends \"base.html\" %}").unwrap();
+        rebuilder.apply(&batch(&[page])).unwrap();
+        let data = paths::resolve_path(&dir.path().join("data/motto.toml"));
+        std::fs::write(&data, "motto = 'b'").unwrap();
+        assert_eq!(rebuilder.apply(&batch(&[data])).unwrap().changed, ["index.html"]);
+    }
+
+    #[test]
+    fn a_data_file_a_shortcode_reads_renders_its_callers_again() {
+        let (dir, mut rebuilder) = built_site_with(&[
+            ("templates/shortcodes/motto.html", "{% set d = load_data(path=\"data/motto.toml\") %}{{ d.motto }}"),
+            ("data/motto.toml", "motto = 'first'"),
+            ("content/docs/caller.md", "+++\ntitle = \"Caller\"\n+++\nIts summary.\n\nSays {{ motto() }}.\n"),
+        ]);
+        let data = paths::resolve_path(&dir.path().join("data/motto.toml"));
+        std::fs::write(&data, "motto = 'second'").unwrap();
+        rebuilder.apply(&batch(&[data])).unwrap();
+        let page = std::fs::read_to_string(dir.path().join(".bengal/serve/docs/caller/index.html")).unwrap();
+        assert!(page.contains("Says second."), "{page}");
     }
 
     #[test]

@@ -154,6 +154,17 @@ fn a_save_patches_the_page_in_place_keeping_scroll_focus_details_and_input() {
 }
 
 #[test]
+fn a_tab_on_a_missing_page_shows_the_page_once_it_is_written() {
+    let live = Live::start();
+    let tab = live.browser.open(&live.url("/coming/"));
+    wait_for_streams(&tab, 1);
+    std::fs::write(live.site.path().join("content/coming.md"), "+++\ntitle = \"Coming\"\n+++\nIt is here now.\n")
+        .unwrap();
+    tab.wait_for("document.body.textContent.includes('It is here now.')", DEADLINE).unwrap();
+    live.stop();
+}
+
+#[test]
 fn a_css_save_restyles_the_page_without_a_reload() {
     let live = Live::start();
     let tab = live.open("/live/");
