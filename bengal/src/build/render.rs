@@ -3,9 +3,10 @@
 //! built once per page, not once per list that shows it.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use chrono::Datelike;
 use rayon::prelude::*;
@@ -377,6 +378,11 @@ struct List<'a> {
 struct TemplateData<'s> {
     site: &'s Site,
     globals: Context,
+    /// The ten newest pages, given only to templates that name them: a
+    /// copy in every page's context costs more than the page's own value.
+    recent_pages: Value,
+    /// Whether a template (or one it needs) names `recent_pages`, by name.
+    uses_recent: Mutex<HashMap<String, bool>>,
     /// Each page without its body, as lists show it.
     /// Computed on first use: a rebuild after one edit needs only a few.
     listed: Vec<OnceLock<Value>>,
@@ -406,7 +412,7 @@ impl<'s> TemplateData<'s> {
             .collect();
         globals.insert("taxonomy_links", &taxonomies);
         let recent_values: Vec<Value> = recent.iter().map(|&i| page_value(site, &site.pages[i], false)).collect();
-        globals.insert("recent_pages", &recent_values);
+        let recent_pages = Value::Array(recent_values);
         globals.insert("bengal_version", env!("CARGO_PKG_VERSION"));
         globals.insert("lang", &site.config.language);
         let mut placement = vec![None; site.pages.len()];
@@ -415,7 +421,7 @@ impl<'s> TemplateData<'s> {
                 placement[page] = Some((section_index, position));
             }
         }
-        TemplateData { site, globals, listed, placement }
+        TemplateData { site, globals, recent_pages, uses_recent: Mutex::default(), listed, placement }
     }
 
     /// What the site functions read: the links always; every page, section
@@ -489,10 +495,20 @@ impl<'s> TemplateData<'s> {
         value
     }
 
-    fn context(&self, current_path: &str) -> Context {
+    /// The globals and the current URL for rendering `template`.
+    fn context(&self, current_path: &str, template: &str, templates: &Templates) -> Context {
         let mut context = self.globals.clone();
         context.insert("current_path", current_path);
         context.insert("current_url", &self.site.config.permalink(current_path));
+        let uses_recent = *self
+            .uses_recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(template.to_owned())
+            .or_insert_with(|| templates.mentions(template, "recent_pages"));
+        if uses_recent {
+            context.insert("recent_pages", &self.recent_pages);
+        }
         context
     }
 
@@ -504,8 +520,13 @@ impl<'s> TemplateData<'s> {
                 let template = job.template(site, templates).unwrap_or(Cow::Borrowed("page.html"));
                 check_template(templates, &template, &site.root.join(&page.source.file), page.source.body_line)
                     .map_err(|err| Error { file: Some(page.source.file.clone()), ..err })?;
-                let mut context = self.context(&page.source.path);
-                context.insert("page", &self.page_full(*index));
+                let mut context = self.context(&page.source.path, &template, templates);
+                // Moved in, not copied: a page's value is the largest part of its context.
+                let mut page_context = serde_json::Map::new();
+                page_context.insert("page".into(), self.page_full(*index));
+                context.extend(
+                    Context::from_value(Value::Object(page_context)).map_err(|err| Error::new(err.to_string()))?,
+                );
                 let html = templates.render(&template, &context, &page.source.file)?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &page.source.path)), html))
             }
@@ -516,8 +537,8 @@ impl<'s> TemplateData<'s> {
             Job::Taxonomy(t) => {
                 let taxonomy = &site.taxonomies[*t];
                 let path = site.config.taxonomy_path(&taxonomy.name);
-                let mut context = self.context(&path);
                 let template = job.template(site, templates).unwrap_or(Cow::Borrowed("taxonomy.html"));
+                let mut context = self.context(&path, &template, templates);
                 // Every term's pages are much to build for each rebuild of a
                 // large site: only for a template that can show them.
                 let terms = if templates.mentions(&template, "pages") { Terms::WithPages } else { Terms::Listed };
@@ -534,14 +555,14 @@ impl<'s> TemplateData<'s> {
                 let per = options.and_then(|o| o.paginate_by).unwrap_or(site.config.paginate_by);
                 let word = taxonomy_pager_word(options);
                 let path = pager_path(&base, word, *pager);
-                let mut context = self.context(&path);
+                let template = job.template(site, templates).unwrap_or(Cow::Borrowed("term.html"));
+                let mut context = self.context(&path, &template, templates);
                 context.insert("taxonomy", &self.taxonomy_value(*taxonomy, Terms::None));
                 context.insert("term", &self.term_value(*taxonomy, *term, per == 0));
                 if per > 0 {
                     let list = List { pages: &term_data.pages, base: &base, word, per };
                     context.insert("paginator", &self.paginator(&list, *pager));
                 }
-                let template = job.template(site, templates).unwrap_or(Cow::Borrowed("term.html"));
                 let html = templates.render(&template, &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
@@ -555,20 +576,21 @@ impl<'s> TemplateData<'s> {
             Job::NotFound => {
                 let html = templates.render(
                     "404.html",
-                    &self.context(&site.config.site_path("404.html")),
+                    &self.context(&site.config.site_path("404.html"), "404.html", templates),
                     Path::new("404.html"),
                 )?;
                 Ok(bytes("404.html", html))
             }
             Job::Feed(name) => {
                 let path = site.config.site_path(name);
-                let xml = templates.render(name, &self.feed_context(&site.dated, &path), Path::new(name))?;
+                let xml =
+                    templates.render(name, &self.feed_context(&site.dated, &path, name, templates), Path::new(name))?;
                 Ok(bytes(name.clone(), xml))
             }
             Job::SectionFeed(index, name) => {
                 let section = &site.sections[*index];
                 let path = format!("{}{name}", section.source.path);
-                let mut context = self.feed_context(&dated_newest_first(site, &section.pages), &path);
+                let mut context = self.feed_context(&dated_newest_first(site, &section.pages), &path, name, templates);
                 context.insert("section", &self.section_value(section, false));
                 let xml = templates.render(name, &context, Path::new(&path))?;
                 Ok(bytes(output_dir_of(site, &path), xml))
@@ -576,7 +598,7 @@ impl<'s> TemplateData<'s> {
             Job::TermFeed { taxonomy, term, name } => {
                 let path = format!("{}{name}", self.term_path(*taxonomy, *term));
                 let pages = &site.taxonomies[*taxonomy].terms[*term].pages;
-                let mut context = self.feed_context(&dated_newest_first(site, pages), &path);
+                let mut context = self.feed_context(&dated_newest_first(site, pages), &path, name, templates);
                 context.insert("taxonomy", &self.taxonomy_value(*taxonomy, Terms::None));
                 context.insert("term", &self.term_value(*taxonomy, *term, false));
                 let xml = templates.render(name, &context, Path::new(&path))?;
@@ -595,7 +617,7 @@ impl<'s> TemplateData<'s> {
                 Ok(bytes(file, redirect_page(&path, &permalink)))
             }
             Job::Sitemap => {
-                let mut context = self.context(&site.config.site_path("sitemap.xml"));
+                let mut context = self.context(&site.config.site_path("sitemap.xml"), "sitemap.xml", templates);
                 context.insert("entries", &self.sitemap_entries());
                 let xml = templates.render("sitemap.xml", &context, Path::new("sitemap.xml"))?;
                 Ok(bytes("sitemap.xml", xml))
@@ -603,7 +625,7 @@ impl<'s> TemplateData<'s> {
             Job::Robots if templates.has("robots.txt") => {
                 let text = templates.render(
                     "robots.txt",
-                    &self.context(&site.config.site_path("robots.txt")),
+                    &self.context(&site.config.site_path("robots.txt"), "robots.txt", templates),
                     Path::new("robots.txt"),
                 )?;
                 Ok(bytes("robots.txt", text))
@@ -640,7 +662,7 @@ impl<'s> TemplateData<'s> {
             section.source.file.clone().unwrap_or_else(|| PathBuf::from(format!("content/{}", section.source.dir)));
         check_template(templates, template, &site.root.join(&file), section.source.body_line)
             .map_err(|err| Error { file: Some(file.clone()), ..err })?;
-        let mut context = self.context(&path);
+        let mut context = self.context(&path, template, templates);
         context.insert("section", &self.section_value(section, per == 0));
         // Reversed for its list pages only: neighbours keep the section's order.
         let reversed: Vec<usize>;
@@ -779,7 +801,7 @@ impl<'s> TemplateData<'s> {
     }
 
     /// A feed of `pages` (dated, newest first) at site path `path`.
-    fn feed_context(&self, pages: &[usize], path: &str) -> Context {
+    fn feed_context(&self, pages: &[usize], path: &str, template: &str, templates: &Templates) -> Context {
         let site = self.site;
         let dated: Vec<&Page> = pages.iter().map(|&i| &site.pages[i]).collect();
         let shown: Vec<Value> = dated.iter().take(FEED_ENTRIES).map(|page| page_value(site, page, true)).collect();
@@ -798,7 +820,7 @@ impl<'s> TemplateData<'s> {
             .max()
             .map(|d| d.rfc3339())
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
-        let mut context = self.context(path);
+        let mut context = self.context(path, template, templates);
         context.insert("feed_url", &site.config.permalink(path));
         context.insert("last_updated", &last_updated);
         context.insert("entries", &entries);
