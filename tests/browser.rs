@@ -711,27 +711,23 @@ impl Tab {
         {
             return Err(format!("{js_condition}: {}", exception_text(details)));
         }
-        let mut last;
-        loop {
+        let mut last = String::new();
+        let found = poll::until_every(CONDITION_INTERVAL, timeout, || {
             // Each check may take as long as is left, but not less than a
             // round trip: the last check runs at or after the deadline.
             let left = end.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
             match self.evaluate(&wrapped, left) {
                 Ok(Value::Array(pair)) if pair.first() == Some(&Value::Bool(true)) => {
-                    return Ok(pair.get(1).cloned().unwrap_or(Value::Null));
+                    return Some(pair.get(1).cloned().unwrap_or(Value::Null));
                 }
                 Ok(Value::Array(pair)) => last = format!("{}", pair.get(1).unwrap_or(&Value::Null)),
                 Ok(other) => last = other.to_string(),
                 Err(err) => last = format!("error: {err}"),
             }
-            if Instant::now() >= end {
-                return Err(format!(
-                    "{js_condition} was not true within {} ms; last value: {last}",
-                    timeout.as_millis()
-                ));
-            }
-            std::thread::sleep(CONDITION_INTERVAL.min(end.saturating_duration_since(Instant::now())));
-        }
+            None
+        });
+        found
+            .ok_or_else(|| format!("{js_condition} was not true within {} ms; last value: {last}", timeout.as_millis()))
     }
 
     /// Navigates to `url` and waits for the load event of the document it

@@ -14,7 +14,13 @@ pub const INTERVAL: Duration = Duration::from_millis(2);
 /// that; `None` once `timeout` has passed. `check` runs at least once, and
 /// once more at or after the deadline, so a condition that holds in time is
 /// never reported late.
-pub fn until<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+pub fn until<T>(timeout: Duration, check: impl FnMut() -> Option<T>) -> Option<T> {
+    until_every(INTERVAL, timeout, check)
+}
+
+/// [`until`], checking every `interval`: for a check that is itself costly
+/// (a round trip to a browser).
+pub fn until_every<T>(interval: Duration, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let end = Instant::now() + timeout;
     loop {
         if let Some(found) = check() {
@@ -23,7 +29,7 @@ pub fn until<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Opti
         if Instant::now() >= end {
             return None;
         }
-        std::thread::sleep(INTERVAL.min(end.saturating_duration_since(Instant::now())));
+        std::thread::sleep(interval.min(end.saturating_duration_since(Instant::now())));
     }
 }
 

@@ -261,11 +261,15 @@ impl LiveReload {
         stop: WaitForCancellationFutureOwned,
     ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
         let receiver = self.sender.subscribe();
-        let current = self.current();
-        let catch_up = match since.map(BuildId::parse) {
-            Some(Some(id)) if id.instance == self.instance => self.lock().since(id.build),
-            Some(_) => Some(Message::Reload),
-            None => None,
+        // One look at the builds: the catch-up and its id agree.
+        let (current, catch_up) = {
+            let builds = self.lock();
+            let catch_up = match since.map(BuildId::parse) {
+                Some(Some(id)) if id.instance == self.instance => builds.since(id.build),
+                Some(_) => Some(Message::Reload),
+                None => None,
+            };
+            (self.id(builds.newest), catch_up)
         };
         let standing = self.error.borrow().clone();
         let hello = Event::default().retry(RETRY).comment("bengal");

@@ -88,9 +88,12 @@ impl Rebuilder {
         last.templates.data_files().iter().map(|file| paths::resolve_path(file)).collect()
     }
 
-    /// The grammar files and folders the configuration names.
+    /// The grammar files and folders the configuration names, which are
+    /// read only when code is highlighted.
     fn grammars(&self) -> Vec<PathBuf> {
-        let Some(last) = &self.last else { return Vec::new() };
+        let Some(last) = self.last.as_ref().filter(|last| last.site.config.markdown.highlight_code) else {
+            return Vec::new();
+        };
         let markdown = &last.site.config.markdown;
         let named = markdown.extra_grammars.iter().chain(&markdown.extra_syntax_dirs);
         named.map(|path| paths::resolve_path(&self.options.root.join(path))).collect()

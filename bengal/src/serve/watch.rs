@@ -136,18 +136,22 @@ impl Watcher {
 
     /// Also watches `paths` (canonical), read by the build from folders
     /// not watched as a whole, e.g. `data/` read by `load_data`: a file's
-    /// folder or a folder itself inside the site, not recursively, each
-    /// once. A folder that does not exist yet is not watched (until a later
-    /// build reads from it).
+    /// folder alone, or a folder the build reads whole (a grammar folder)
+    /// with everything in it, each once. A folder that does not exist yet
+    /// is not watched (until a later build reads from it).
     pub fn watch_paths(&mut self, paths: &[PathBuf]) {
         for path in paths {
-            let dir = if path.is_dir() { Some(path.as_path()) } else { path.parent() };
+            let (dir, mode) = if path.is_dir() {
+                (Some(path.as_path()), RecursiveMode::Recursive)
+            } else {
+                (path.parent(), RecursiveMode::NonRecursive)
+            };
             let Some(dir) = dir else { continue };
             let inside_input = INPUT_DIRS.iter().any(|input| dir.starts_with(self.root.join(input)));
             if dir == self.root || inside_input || !dir.starts_with(&self.root) || self.extra_dirs.contains(dir) {
                 continue;
             }
-            if dir.is_dir() && self.notify.watch(dir, RecursiveMode::NonRecursive).is_ok() {
+            if dir.is_dir() && self.notify.watch(dir, mode).is_ok() {
                 self.extra_dirs.insert(dir.to_path_buf());
             }
         }
