@@ -149,7 +149,7 @@ pub fn render_jobs(
     jobs: &[Job],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Artifact>> {
-    let data = TemplateData::new(site);
+    let data = TemplateData::new(site, PageFields::read_by(templates));
     templates.set_site_data(data.site_data(templates.uses_site_functions()));
     let total = jobs.len();
     let done = AtomicUsize::new(0);
@@ -388,10 +388,14 @@ struct TemplateData<'s> {
     listed: Vec<OnceLock<Value>>,
     /// Each page's section index and position in that section's list.
     placement: Vec<Option<(usize, usize)>>,
+    /// The optional fields pages are given.
+    fields: PageFields,
+    /// The same with every field, made for the first job that fails.
+    with_all_fields: OnceLock<Box<TemplateData<'s>>>,
 }
 
 impl<'s> TemplateData<'s> {
-    fn new(site: &'s Site) -> Self {
+    fn new(site: &'s Site, fields: PageFields) -> Self {
         let listed: Vec<OnceLock<Value>> = site.pages.iter().map(|_| OnceLock::new()).collect();
         let recent = recent_pages(site);
         let nav: Vec<Value> = site
@@ -411,7 +415,8 @@ impl<'s> TemplateData<'s> {
             })
             .collect();
         globals.insert("taxonomy_links", &taxonomies);
-        let recent_values: Vec<Value> = recent.iter().map(|&i| page_value(site, &site.pages[i], false)).collect();
+        let recent_values: Vec<Value> =
+            recent.iter().map(|&i| page_value(site, &site.pages[i], false, &fields)).collect();
         let recent_pages = Value::Array(recent_values);
         globals.insert("bengal_version", env!("CARGO_PKG_VERSION"));
         globals.insert("lang", &site.config.language);
@@ -421,7 +426,16 @@ impl<'s> TemplateData<'s> {
                 placement[page] = Some((section_index, position));
             }
         }
-        TemplateData { site, globals, recent_pages, uses_recent: Mutex::default(), listed, placement }
+        TemplateData {
+            site,
+            globals,
+            recent_pages,
+            uses_recent: Mutex::default(),
+            listed,
+            placement,
+            fields,
+            with_all_fields: OnceLock::new(),
+        }
     }
 
     /// What the site functions read: the links always; every page, section
@@ -460,7 +474,7 @@ impl<'s> TemplateData<'s> {
 
     /// Page `index` as lists show it.
     fn listed(&self, index: usize) -> &Value {
-        self.listed[index].get_or_init(|| page_value(self.site, &self.site.pages[index], false))
+        self.listed[index].get_or_init(|| page_value(self.site, &self.site.pages[index], false, &self.fields))
     }
 
     /// A page with its body, its section, and its neighbours in the
@@ -468,7 +482,7 @@ impl<'s> TemplateData<'s> {
     /// `lower`/`higher` when the section sorts its pages.
     fn page_full(&self, index: usize) -> Value {
         let site = self.site;
-        let mut value = page_value(site, &site.pages[index], true);
+        let mut value = page_value(site, &site.pages[index], true, &self.fields);
         let link = |page: usize| {
             let source = &site.pages[page].source;
             json!({"title": page_title(&site.pages[page]), "path": source.path, "render": source.front.renders()})
@@ -489,8 +503,12 @@ impl<'s> TemplateData<'s> {
                 Some(page) if sorted => self.listed(page).clone(),
                 _ => Value::Null,
             };
-            object.insert("lower".into(), sibling(previous));
-            object.insert("higher".into(), sibling(next));
+            if self.fields.has("lower") {
+                object.insert("lower".into(), sibling(previous));
+            }
+            if self.fields.has("higher") {
+                object.insert("higher".into(), sibling(next));
+            }
         }
         value
     }
@@ -512,7 +530,20 @@ impl<'s> TemplateData<'s> {
         context
     }
 
+    /// Renders `job`; when that fails with fields left out, again with every
+    /// field: a template may have read one by a name it does not write, and
+    /// an error's "did you mean" picks from the fields there are.
     fn run(&self, job: &Job, templates: &Templates) -> Result<Artifact> {
+        match self.render(job, templates) {
+            Err(_) if !self.fields.is_all() => self
+                .with_all_fields
+                .get_or_init(|| Box::new(TemplateData::new(self.site, PageFields::all())))
+                .render(job, templates),
+            result => result,
+        }
+    }
+
+    fn render(&self, job: &Job, templates: &Templates) -> Result<Artifact> {
         let site = self.site;
         match job {
             Job::Page(index) => {
@@ -521,12 +552,7 @@ impl<'s> TemplateData<'s> {
                 check_template(templates, &template, &site.root.join(&page.source.file), page.source.body_line)
                     .map_err(|err| Error { file: Some(page.source.file.clone()), ..err })?;
                 let mut context = self.context(&page.source.path, &template, templates);
-                // Moved in, not copied: a page's value is the largest part of its context.
-                let mut page_context = serde_json::Map::new();
-                page_context.insert("page".into(), self.page_full(*index));
-                context.extend(
-                    Context::from_value(Value::Object(page_context)).map_err(|err| Error::new(err.to_string()))?,
-                );
+                put(&mut context, "page", self.page_full(*index));
                 let html = templates.render(&template, &context, &page.source.file)?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &page.source.path)), html))
             }
@@ -543,8 +569,8 @@ impl<'s> TemplateData<'s> {
                 // large site: only for a template that can show them.
                 let terms = if templates.mentions(&template, "pages") { Terms::WithPages } else { Terms::Listed };
                 let value = self.taxonomy_value(*t, terms);
-                context.insert("terms", &value["terms"]);
-                context.insert("taxonomy", &value);
+                put(&mut context, "terms", value["terms"].clone());
+                put(&mut context, "taxonomy", value);
                 let html = templates.render(&template, &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
             }
@@ -557,11 +583,11 @@ impl<'s> TemplateData<'s> {
                 let path = pager_path(&base, word, *pager);
                 let template = job.template(site, templates).unwrap_or(Cow::Borrowed("term.html"));
                 let mut context = self.context(&path, &template, templates);
-                context.insert("taxonomy", &self.taxonomy_value(*taxonomy, Terms::None));
-                context.insert("term", &self.term_value(*taxonomy, *term, per == 0));
+                put(&mut context, "taxonomy", self.taxonomy_value(*taxonomy, Terms::None));
+                put(&mut context, "term", self.term_value(*taxonomy, *term, per == 0));
                 if per > 0 {
                     let list = List { pages: &term_data.pages, base: &base, word, per };
-                    context.insert("paginator", &self.paginator(&list, *pager));
+                    put(&mut context, "paginator", self.paginator(&list, *pager));
                 }
                 let html = templates.render(&template, &context, Path::new(&path))?;
                 Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
@@ -591,7 +617,7 @@ impl<'s> TemplateData<'s> {
                 let section = &site.sections[*index];
                 let path = format!("{}{name}", section.source.path);
                 let mut context = self.feed_context(&dated_newest_first(site, &section.pages), &path, name, templates);
-                context.insert("section", &self.section_value(section, false));
+                put(&mut context, "section", self.section_value(section, false));
                 let xml = templates.render(name, &context, Path::new(&path))?;
                 Ok(bytes(output_dir_of(site, &path), xml))
             }
@@ -599,8 +625,8 @@ impl<'s> TemplateData<'s> {
                 let path = format!("{}{name}", self.term_path(*taxonomy, *term));
                 let pages = &site.taxonomies[*taxonomy].terms[*term].pages;
                 let mut context = self.feed_context(&dated_newest_first(site, pages), &path, name, templates);
-                context.insert("taxonomy", &self.taxonomy_value(*taxonomy, Terms::None));
-                context.insert("term", &self.term_value(*taxonomy, *term, false));
+                put(&mut context, "taxonomy", self.taxonomy_value(*taxonomy, Terms::None));
+                put(&mut context, "term", self.term_value(*taxonomy, *term, false));
                 let xml = templates.render(name, &context, Path::new(&path))?;
                 Ok(bytes(output_dir_of(site, &path), xml))
             }
@@ -618,7 +644,7 @@ impl<'s> TemplateData<'s> {
             }
             Job::Sitemap => {
                 let mut context = self.context(&site.config.site_path("sitemap.xml"), "sitemap.xml", templates);
-                context.insert("entries", &self.sitemap_entries());
+                put(&mut context, "entries", Value::Array(self.sitemap_entries()));
                 let xml = templates.render("sitemap.xml", &context, Path::new("sitemap.xml"))?;
                 Ok(bytes("sitemap.xml", xml))
             }
@@ -663,7 +689,7 @@ impl<'s> TemplateData<'s> {
         check_template(templates, template, &site.root.join(&file), section.source.body_line)
             .map_err(|err| Error { file: Some(file.clone()), ..err })?;
         let mut context = self.context(&path, template, templates);
-        context.insert("section", &self.section_value(section, per == 0));
+        put(&mut context, "section", self.section_value(section, per == 0));
         // Reversed for its list pages only: neighbours keep the section's order.
         let reversed: Vec<usize>;
         let pages = if section.source.front.paginate_reversed {
@@ -674,7 +700,7 @@ impl<'s> TemplateData<'s> {
         };
         // As in Zola, only a paginated list has a `paginator`.
         if per > 0 {
-            context.insert("paginator", &self.paginator(&List { pages, base, word, per }, pager));
+            put(&mut context, "paginator", self.paginator(&List { pages, base, word, per }, pager));
         }
         let html = templates.render(template, &context, &file)?;
         Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
@@ -804,7 +830,8 @@ impl<'s> TemplateData<'s> {
     fn feed_context(&self, pages: &[usize], path: &str, template: &str, templates: &Templates) -> Context {
         let site = self.site;
         let dated: Vec<&Page> = pages.iter().map(|&i| &site.pages[i]).collect();
-        let shown: Vec<Value> = dated.iter().take(FEED_ENTRIES).map(|page| page_value(site, page, true)).collect();
+        let shown: Vec<Value> =
+            dated.iter().take(FEED_ENTRIES).map(|page| page_value(site, page, true, &self.fields)).collect();
         let entries: Vec<Value> = dated
             .iter()
             .zip(&shown)
@@ -823,8 +850,8 @@ impl<'s> TemplateData<'s> {
         let mut context = self.context(path, template, templates);
         context.insert("feed_url", &site.config.permalink(path));
         context.insert("last_updated", &last_updated);
-        context.insert("entries", &entries);
-        context.insert("pages", &shown);
+        put(&mut context, "entries", Value::Array(entries));
+        put(&mut context, "pages", Value::Array(shown));
         context
     }
 
@@ -916,45 +943,99 @@ fn shown_title(config: &Config, front: &Option<String>, derived: impl FnOnce() -
 
 /// A page as templates see it, with Zola's names and shapes (and Bengal's
 /// `weight` and `render`); lists leave out `content` and `toc`.
-pub(crate) fn page_value(site: &Site, page: &Page, full: bool) -> Value {
+pub(crate) fn page_value(site: &Site, page: &Page, full: bool, fields: &PageFields) -> Value {
     let source = &page.source;
     let rendered = &page.rendered;
     let slug = source.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-    let date = source.date.as_ref().map(|d| d.at.date());
     let mut value = json!({
         "title": shown_title(&site.config, &source.front.title, || page_title(page).into_owned()),
         "description": source.front.description,
         "date": source.date.as_ref().map(|d| &d.text),
         "updated": source.updated.as_ref().map(|d| &d.text),
-        "year": date.map(|d| d.year()),
-        "month": date.map(|d| d.month()),
-        "day": date.map(|d| d.day()),
-        "draft": source.front.draft,
-        "weight": source.front.weight,
         "slug": slug,
         "path": source.path,
-        "components": components(site, &source.path),
         "permalink": site.config.permalink(&source.path),
-        "relative_path": source.content_path,
-        "colocated_path": source.colocated_path(),
-        "ancestors": ancestors(site, &source.section_dir, true),
         "summary": rendered.summary,
         "word_count": rendered.word_count,
         "reading_time": rendered.reading_time(),
         "taxonomies": source.terms,
-        "authors": source.front.authors,
         "render": source.front.renders(),
-        "extra": source.front.extra,
-        "assets": source.asset_paths(&site.root),
-        "lang": site.config.language,
-        "translations": [],
-        "backlinks": [],
     });
-    if full && let Some(object) = value.as_object_mut() {
+    let Some(object) = value.as_object_mut() else { return value };
+    let date = source.date.as_ref().map(|d| d.at.date());
+    let mut optional = |field: &'static str, value: &dyn Fn() -> Value| {
+        if fields.has(field) {
+            object.insert(field.into(), value());
+        }
+    };
+    optional("year", &|| json!(date.map(|d| d.year())));
+    optional("month", &|| json!(date.map(|d| d.month())));
+    optional("day", &|| json!(date.map(|d| d.day())));
+    optional("draft", &|| json!(source.front.draft));
+    optional("weight", &|| json!(source.front.weight));
+    optional("components", &|| json!(components(site, &source.path)));
+    optional("relative_path", &|| json!(source.content_path));
+    optional("colocated_path", &|| json!(source.colocated_path()));
+    optional("ancestors", &|| json!(ancestors(site, &source.section_dir, true)));
+    optional("authors", &|| json!(source.front.authors));
+    optional("extra", &|| json!(source.front.extra));
+    optional("assets", &|| json!(source.asset_paths(&site.root)));
+    optional("lang", &|| json!(site.config.language));
+    optional("translations", &|| json!([]));
+    optional("backlinks", &|| json!([]));
+    if full {
         object.insert("content".into(), Value::String(rendered.html.clone()));
         object.insert("toc".into(), toc_tree(site, &source.path, &rendered.toc));
     }
     value
+}
+
+/// The fields of a page's value that few templates read (most of them
+/// Zola's), each built only when a template names it: building and copying
+/// them for every page and list was a third of the render time of a large
+/// site. A template that reads fields by names it does not write gets all.
+pub(crate) struct PageFields {
+    named: Vec<&'static str>,
+}
+
+impl PageFields {
+    const OPTIONAL: [&'static str; 17] = [
+        "year",
+        "month",
+        "day",
+        "draft",
+        "weight",
+        "components",
+        "relative_path",
+        "colocated_path",
+        "ancestors",
+        "authors",
+        "extra",
+        "assets",
+        "lang",
+        "translations",
+        "backlinks",
+        "lower",
+        "higher",
+    ];
+
+    /// The fields `templates` may read.
+    pub(crate) fn read_by(templates: &Templates) -> PageFields {
+        PageFields { named: Self::OPTIONAL.into_iter().filter(|field| templates.may_read(field)).collect() }
+    }
+
+    /// Every field.
+    pub(crate) fn all() -> PageFields {
+        PageFields { named: Self::OPTIONAL.to_vec() }
+    }
+
+    fn has(&self, field: &str) -> bool {
+        self.named.contains(&field)
+    }
+
+    fn is_all(&self) -> bool {
+        self.named.len() == Self::OPTIONAL.len()
+    }
 }
 
 /// The relative paths (`_index.md`, `blog/_index.md`) of the sections above
@@ -1021,6 +1102,17 @@ fn dated_newest_first(site: &Site, pages: &[usize]) -> Vec<usize> {
     let mut dated: Vec<usize> = pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();
     dated.sort_by(|&a, &b| crate::build::site::compare_pages(&site.pages[a], &site.pages[b]));
     dated
+}
+
+/// Puts `value` into `context` under `key` by moving it: `Context::insert`
+/// would copy it, and a list's pages are most of a context.
+fn put(context: &mut Context, key: &str, value: Value) {
+    let mut object = serde_json::Map::new();
+    object.insert(key.to_owned(), value);
+    // An object always makes a context.
+    if let Ok(moved) = Context::from_value(Value::Object(object)) {
+        context.extend(moved);
+    }
 }
 
 fn bytes(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Artifact {

@@ -4,7 +4,7 @@
 //! instance under the same names, `{% extends "base.html" %}` finds the site's
 //! `base.html` first and the theme's otherwise.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -80,6 +80,9 @@ pub struct Templates {
     sources: HashMap<String, String>,
     /// Per shortcode name, a hash of its templates and what they need.
     shortcode_hashes: HashMap<String, u64>,
+    /// Every name written in a template, or `None` when one reads fields
+    /// by names it does not write: what [`Templates::may_read`] answers from.
+    names: Option<HashSet<String>>,
     site: SiteSlot,
     functions: Arc<Functions>,
     images: Arc<Images>,
@@ -129,7 +132,8 @@ impl Templates {
             }
         }
         let origins = sources.iter().map(|(name, (_, origin))| (name.clone(), origin.clone())).collect();
-        let texts = sources.iter().map(|(name, (text, _))| (name.clone(), text.clone())).collect();
+        let texts: HashMap<String, String> =
+            sources.iter().map(|(name, (text, _))| (name.clone(), text.clone())).collect();
         let mut tera = Tera::default();
         tera.add_raw_templates(sources.iter().map(|(name, (text, _))| (name.as_str(), text.as_str())))
             .map_err(|err| template_error(Path::new(TEMPLATES_DIR), &err))?;
@@ -140,8 +144,17 @@ impl Templates {
         functions.register(&mut tera);
         let images = Images::new(root, config)?;
         images.register(&mut tera);
-        let mut templates =
-            Templates { tera, origins, sources: texts, shortcode_hashes: HashMap::new(), site, functions, images };
+        let names = written_names(texts.values());
+        let mut templates = Templates {
+            tera,
+            origins,
+            sources: texts,
+            shortcode_hashes: HashMap::new(),
+            names,
+            site,
+            functions,
+            images,
+        };
         templates.shortcode_hashes = templates.hash_shortcodes();
         Ok(templates)
     }
@@ -216,6 +229,12 @@ impl Templates {
     /// such as `recent_pages`), so that a change to that global re-renders it.
     pub fn mentions(&self, name: &str, word: &str) -> bool {
         self.closure(name).iter().any(|t| self.sources.get(t).is_some_and(|text| text_mentions(text, word)))
+    }
+
+    /// Whether a template may read a field called `field`: one of them
+    /// writes that name, or reads fields by names it does not write.
+    pub fn may_read(&self, field: &str) -> bool {
+        self.names.as_ref().is_none_or(|names| names.contains(field))
     }
 
     /// Whether any template mentions `word`: asking each job's template
@@ -396,6 +415,35 @@ fn included_names(text: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// Every name written in `texts`, or `None` when one reads a value's fields
+/// by names it does not write: it encodes whole values (`json_encode`), shows
+/// the context (`__tera_context`), or loops over an object's keys (other than
+/// `extra`'s and `taxonomies`', which are the author's own maps).
+fn written_names<'a>(texts: impl Iterator<Item = &'a String>) -> Option<HashSet<String>> {
+    let mut names = HashSet::new();
+    for text in texts {
+        if text.contains("json_encode") || text.contains("__tera_context") || loops_over_keys(text) {
+            return None;
+        }
+        let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
+        names.extend(words.map(str::to_owned));
+    }
+    Some(names)
+}
+
+/// Whether `text` has a `{% for key, value in … %}` loop over anything but
+/// an `extra` or `taxonomies` map.
+fn loops_over_keys(text: &str) -> bool {
+    text.split("{%").skip(1).filter_map(|tag| tag.split_once("%}").map(|(inside, _)| inside)).any(|inside| {
+        let inside = inside.trim_matches(|c: char| c == '-' || c.is_whitespace());
+        let Some((variables, iterated)) = inside.strip_prefix("for ").and_then(|rest| rest.split_once(" in ")) else {
+            return false;
+        };
+        let iterated = iterated.split('|').next().unwrap_or_default().trim();
+        variables.contains(',') && !iterated.contains("extra") && !iterated.ends_with("taxonomies")
+    })
 }
 
 /// Tera's errors nest the useful part in their sources; a parse error is
@@ -701,6 +749,18 @@ mod tests {
         let templates = Templates::load(dir.path(), &Config::parse("").unwrap()).unwrap();
         let err = templates.render("t.html", &Context::new(), Path::new("t")).unwrap_err();
         assert!(err.message.contains("time zone"), "{err}");
+    }
+
+    #[test]
+    fn names_are_what_templates_write_unless_one_reads_fields_by_other_names() {
+        let written = |text: &str| written_names([text.to_owned()].iter());
+        let names = written("{{ page.ancestors | length }}{% for k, v in page.extra %}{{ k }}{% endfor %}");
+        assert!(names.as_ref().is_some_and(|n| n.contains("ancestors") && n.contains("page")));
+        assert!(!names.as_ref().is_some_and(|n| n.contains("lower")));
+        assert_eq!(written("{{ page | json_encode() }}"), None);
+        assert_eq!(written("{{ __tera_context }}"), None);
+        assert_eq!(written("{%- for key, value in page -%}{{ key }}{% endfor %}"), None);
+        assert!(written("{% for term, pages in page.taxonomies %}{% endfor %}").is_some());
     }
 
     #[test]

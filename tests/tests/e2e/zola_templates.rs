@@ -407,3 +407,15 @@ fn an_error_after_a_multi_line_markdown_shortcode_names_the_authors_line() {
         .failure()
         .stderr(predicate::str::contains("content/notes/lines.md:6").and(predicate::str::contains("#nowhere")));
 }
+
+/// Fields few templates read are built only for templates that name them;
+/// one reached by a name the templates never write is still there.
+#[test]
+fn a_field_read_by_a_computed_name_is_there() {
+    let site = copy_fixture(FIXTURE);
+    let page = "{% set field = \"ance\" ~ \"stors\" %}<p class=\"computed\">{{ page[field] | join(sep=\",\") }}</p>\n";
+    std::fs::write(site.path().join("templates/page.html"), page).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    build_into(site.path(), out.path()).success().stderr("");
+    assert_eq!(class(&read(out.path(), "blog/a/index.html"), "computed"), "_index.md,blog/_index.md</p>");
+}
