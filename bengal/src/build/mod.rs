@@ -7,9 +7,10 @@
 //! 3. [`markdown`] turns each page body into HTML, resolving internal links and
 //!    highlighting code ([`highlight`], with the site's own [`grammars`]);
 //! 4. [`site`] assembles sections, taxonomies and pagination into a [`Site`];
-//! 5. [`render`] applies the Tera [`templates`] in memory (resizing images
-//!    as templates ask, [`images`]), and [`output`] writes only the files
-//!    whose bytes changed; [`search`] makes Zola's search index and [`sass`]
+//! 5. [`render`] applies the Tera [`templates`] (resizing images as
+//!    templates ask, [`images`]) and hands each file to [`output`], which
+//!    stages it and, once every file is rendered, moves in place only the
+//!    files whose bytes changed; [`search`] makes Zola's search index and [`sass`]
 //!    compiles stylesheets when the site asks for them.
 //!
 //! Imports nothing of `serve`, `lifecycle` or `servers`.
@@ -39,7 +40,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
-use output::{Artifact, OutputDir, WriteReport};
+use output::{OutputDir, Scope, WriteReport};
 pub use site::BuildOptions;
 use site::Site;
 use templates::Templates;
@@ -114,16 +115,18 @@ pub fn run(options: &BuildOptions, previous: Option<&Site>, progress: &(dyn Fn(u
     let output = site.output_dir(options.output.as_deref());
     let output = output::check_output_dir(&options.root, &output, options.output.is_some())?;
     stage("load templates");
-    let artifacts = render::render_site(&site, &templates, progress)?;
-    stage("render templates");
     let mut output_dir = OutputDir::open(&output);
-    let report = output_dir.write_all(&artifacts)?;
-    stage("write changed files");
+    let staging = output_dir.staging()?;
+    let staged = render::render_site(&site, &templates, &staging, progress)?;
+    stage("render and stage files");
+    let assets = staged.iter().filter(|file| file.copied).count();
+    let report = output_dir.commit(staged, Scope::Whole)?;
+    stage("move changed files in place");
     let summary = BuildSummary {
         config: ConfigNotes::of(&site.config),
         pages: site.pages.len(),
         sections: site.sections.len(),
-        assets: artifacts.iter().filter(|a| matches!(a, Artifact::Copy { .. })).count(),
+        assets,
         report,
         output,
         elapsed: started.elapsed(),

@@ -1,16 +1,20 @@
 //! Writing output in two steps, so that a failed build never touches the last
-//! good site and a reader (the dev server, a browser) never sees a torn file.
+//! good site, a reader (the dev server, a browser) never sees a torn file,
+//! and memory follows the content, not the output.
 //!
-//! 1. Everything is rendered into [`Artifact`]s in memory first; an error
-//!    there leaves the output as it was.
-//! 2. [`OutputDir::write_all`] then writes each artifact whose bytes changed
-//!    through a temporary file renamed over the old one (atomic per file),
-//!    leaves unchanged files alone (their mtimes and ETags stay), and removes
-//!    files the site no longer produces, but only those it wrote itself
-//!    ([`RECORD_FILE`]), and never through a symlink.
+//! 1. Each [`Artifact`] is [staged](Staging::stage) as soon as it is
+//!    rendered: compared with the file it replaces and, when its bytes
+//!    differ, written to a hidden staging folder in the output. An error in
+//!    any job drops the staging folder and leaves the output as it was.
+//! 2. [`OutputDir::commit`] then renames each staged file over the old one
+//!    (atomic per file), leaves unchanged files alone (their mtimes and ETags
+//!    stay), and removes files the site no longer produces, but only those
+//!    it wrote itself ([`RECORD_FILE`]), and never through a symlink.
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -101,6 +105,128 @@ pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<Pa
     Ok(output_abs)
 }
 
+/// How much of the site a [commit](OutputDir::commit) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every file: what Bengal wrote before and did not stage now is stale.
+    Whole,
+    /// The files a rebuild rendered again; every other file stays.
+    Part,
+}
+
+/// Where a build's files wait until every job has rendered: a hidden folder
+/// in the output, removed when dropped, so that a failed build leaves
+/// nothing behind.
+#[derive(Debug)]
+pub struct Staging {
+    output: PathBuf,
+    dir: PathBuf,
+    /// Whether the output directory was made for this build.
+    made_output: bool,
+    next: AtomicUsize,
+}
+
+/// One staged artifact: its output path and, when its bytes differ from
+/// the file there, the staged file (removed when dropped uncommitted).
+#[derive(Debug)]
+pub struct Staged {
+    pub path: String,
+    temp: Option<PathBuf>,
+    /// Whether the artifact is a file copied as it is.
+    pub copied: bool,
+    moved: bool,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+impl Staging {
+    fn new(output: &Path) -> Result<Staging> {
+        let made_output = !output.exists();
+        create_dir(output)?;
+        // Named for this process, so that two writers never share one; one
+        // left by a process of the same pid that died is Bengal's to remove.
+        let dir = output.join(format!(".bengal-staging.{}", std::process::id()));
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            std::fs::remove_dir_all(&dir).map_err(|err| Error::io(&dir, "remove a stale staging folder", err))?;
+        }
+        std::fs::create_dir(&dir).map_err(|err| Error::io(&dir, "create the staging folder", err))?;
+        Ok(Staging { output: output.to_path_buf(), dir, made_output, next: AtomicUsize::new(0) })
+    }
+
+    /// Stages `artifact`: checks its path, and writes it to the staging
+    /// folder unless the output already holds the same bytes.
+    pub fn stage(&self, artifact: Artifact) -> Result<Staged> {
+        let Some(path) = normal_path(artifact.path()) else {
+            return Err(Error::new(format!("refusing to write outside the output directory: {}", artifact.path())));
+        };
+        if path.split('/').next() == Some(RECORD_FILE) {
+            return Err(Error::new(format!("the output path {RECORD_FILE} is Bengal's own record"))
+                .with_hint("rename the file in static/ or content/"));
+        }
+        let target = self.output.join(&path);
+        let copied = matches!(artifact, Artifact::Copy { .. });
+        let unchanged = match &artifact {
+            Artifact::Bytes { bytes, .. } => {
+                has_length(&target, bytes.len() as u64) && std::fs::read(&target).is_ok_and(|old| old == *bytes)
+            }
+            Artifact::Copy { source, .. } => {
+                let length = std::fs::metadata(source).map_err(|err| Error::io(source, "read it", err))?.len();
+                has_length(&target, length) && same_files(&target, source).unwrap_or(false)
+            }
+        };
+        if unchanged {
+            return Ok(Staged { path, temp: None, copied, moved: false });
+        }
+        let temp = self.dir.join(self.next.fetch_add(1, Ordering::Relaxed).to_string());
+        let staged = Staged { path, temp: Some(temp.clone()), copied, moved: false };
+        match &artifact {
+            Artifact::Bytes { bytes, .. } => write_new(&temp, bytes)?,
+            Artifact::Copy { source, .. } => {
+                std::fs::copy(source, &temp).map_err(|err| Error::io(source, "copy it", err))?;
+            }
+        }
+        Ok(staged)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.made_output {
+            // Only when empty: a failed first build leaves no trace.
+            let _ = std::fs::remove_dir(&self.output);
+        }
+    }
+}
+
+/// Whether `target` is a regular file (not a link) of `length` bytes.
+fn has_length(target: &Path, length: u64) -> bool {
+    std::fs::symlink_metadata(target).is_ok_and(|meta| meta.is_file() && meta.len() == length)
+}
+
+/// Whether two files of the same length hold the same bytes, read a block
+/// at a time: a static file may be larger than memory should hold.
+fn same_files(a: &Path, b: &Path) -> std::io::Result<bool> {
+    let (mut a, mut b) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
+    let (mut left, mut right) = (vec![0; 64 << 10], vec![0; 64 << 10]);
+    loop {
+        let read = a.read(&mut left)?;
+        if read == 0 {
+            return Ok(b.read(&mut right[..1])? == 0);
+        }
+        b.read_exact(&mut right[..read])?;
+        if left[..read] != right[..read] {
+            return Ok(false);
+        }
+    }
+}
+
 /// An output directory and the record of what Bengal wrote into it.
 #[derive(Debug)]
 pub struct OutputDir {
@@ -118,79 +244,85 @@ impl OutputDir {
         OutputDir { dir: dir.to_path_buf(), written }
     }
 
-    /// Makes the directory hold exactly `artifacts` among the files Bengal
-    /// wrote; files it did not write stay.
-    pub fn write_all(&mut self, artifacts: &[Artifact]) -> Result<WriteReport> {
-        let (mut report, wanted) = self.write(artifacts)?;
-        let mut stale: Vec<String> = self.written.difference(&wanted).cloned().collect();
-        stale.sort();
-        let mut checked = HashSet::new();
-        for path in &stale {
-            let target = self.dir.join(path);
-            let parent = parent_of(path);
-            // Never through a symlink that replaced one of its directories.
-            if self.real_dirs(parent, false, &mut checked).is_err() {
-                continue;
-            }
-            match std::fs::symlink_metadata(&target) {
-                Ok(meta) if !meta.is_dir() => {
-                    std::fs::remove_file(&target).map_err(|err| Error::io(&target, "remove a stale file", err))?;
-                    report.removed.push(path.clone());
-                    remove_empty_parents(&self.dir, path);
-                }
-                _ => {}
-            }
-        }
-        self.written = wanted;
-        self.save_record()?;
-        Ok(report)
+    /// A staging folder for a build into this directory.
+    pub fn staging(&self) -> Result<Staging> {
+        Staging::new(&self.dir)
     }
 
-    /// Writes the `artifacts` whose bytes changed and leaves every other file
-    /// alone (the dev server's partial rebuild).
-    pub fn write_changed(&mut self, artifacts: &[Artifact]) -> Result<WriteReport> {
-        self.write(artifacts).map(|(report, _)| report)
-    }
-
-    /// Writes what changed; returns the report and the normal paths written.
-    fn write(&mut self, artifacts: &[Artifact]) -> Result<(WriteReport, HashSet<String>)> {
-        let mut paths = Vec::with_capacity(artifacts.len());
-        let mut wanted = HashSet::with_capacity(artifacts.len());
-        for artifact in artifacts {
-            let Some(path) = normal_path(artifact.path()) else {
-                return Err(Error::new(format!("refusing to write outside the output directory: {}", artifact.path())));
-            };
-            if path.split('/').next() == Some(RECORD_FILE) {
-                return Err(Error::new(format!("the output path {RECORD_FILE} is Bengal's own record"))
-                    .with_hint("rename the file in static/ or content/"));
-            }
-            if !wanted.insert(path.clone()) {
-                return Err(Error::new(format!("two outputs would be written to {path}"))
+    /// Moves `staged` into place: each file whose bytes changed replaces
+    /// the old one in one rename, unchanged files are left alone (their
+    /// mtimes and ETags stay). For the [`Scope::Whole`] site, files Bengal
+    /// wrote that it no longer produces are removed; files it did not
+    /// write stay.
+    pub fn commit(&mut self, mut staged: Vec<Staged>, scope: Scope) -> Result<WriteReport> {
+        let mut wanted = HashSet::with_capacity(staged.len());
+        for file in &staged {
+            if !wanted.insert(file.path.clone()) {
+                return Err(Error::new(format!("two outputs would be written to {}", file.path))
                     .with_hint("a file in static/ or an alias has the same path as a page; rename one of them"));
             }
-            paths.push(path);
         }
         create_dir(&self.dir)?;
         let mut checked = HashSet::new();
-        let mut parents: Vec<&str> = paths.iter().map(|p| parent_of(p)).collect();
+        let mut parents: Vec<&str> = staged.iter().filter(|f| f.temp.is_some()).map(|f| parent_of(&f.path)).collect();
         parents.sort_unstable();
         parents.dedup();
         for parent in parents {
             self.real_dirs(parent, true, &mut checked)?;
         }
-        let written: Vec<Option<&String>> = artifacts
-            .par_iter()
-            .zip(&paths)
-            .map(|(artifact, path)| Ok(self.write_if_changed(path, artifact)?.then_some(path)))
-            .collect::<Result<_>>()?;
-        let mut changed: Vec<String> = written.into_iter().flatten().cloned().collect();
+        staged.par_iter_mut().try_for_each(|file| self.move_in(file))?;
+        let mut changed: Vec<String> = staged.iter().filter(|f| f.moved).map(|f| f.path.clone()).collect();
         changed.sort();
+        let mut report = WriteReport { unchanged: staged.len() - changed.len(), changed, removed: Vec::new() };
         let before = self.written.len();
-        self.written.extend(paths);
-        if self.written.len() != before {
-            self.save_record()?;
+        self.written.extend(wanted.iter().cloned());
+        match scope {
+            Scope::Whole => {
+                report.removed = self.remove_stale(&wanted)?;
+                self.written = wanted;
+                self.save_record()?;
+            }
+            Scope::Part if self.written.len() != before => self.save_record()?,
+            Scope::Part => {}
         }
-        Ok((WriteReport { unchanged: artifacts.len() - changed.len(), changed, removed: Vec::new() }, wanted))
+        Ok(report)
+    }
+
+    /// Moves one staged file over its target, unless it is unchanged.
+    fn move_in(&self, file: &mut Staged) -> Result<()> {
+        let Some(temp) = file.temp.take() else { return Ok(()) };
+        let target = self.dir.join(&file.path);
+        if std::fs::symlink_metadata(&target).is_ok_and(|meta| meta.is_dir()) {
+            self.remove_written_dir(&file.path)?;
+        }
+        std::fs::rename(&temp, &target).map_err(|err| Error::io(&target, "move it in place", err))?;
+        file.moved = true;
+        Ok(())
+    }
+
+    /// Removes the files Bengal wrote that are not `wanted`, never through a
+    /// symlink; returns their paths, sorted.
+    fn remove_stale(&self, wanted: &HashSet<String>) -> Result<Vec<String>> {
+        let mut stale: Vec<String> = self.written.difference(wanted).cloned().collect();
+        stale.sort();
+        let mut removed = Vec::new();
+        let mut checked = HashSet::new();
+        for path in stale {
+            let target = self.dir.join(&path);
+            // Never through a symlink that replaced one of its directories.
+            if self.real_dirs(parent_of(&path), false, &mut checked).is_err() {
+                continue;
+            }
+            match std::fs::symlink_metadata(&target) {
+                Ok(meta) if !meta.is_dir() => {
+                    std::fs::remove_file(&target).map_err(|err| Error::io(&target, "remove a stale file", err))?;
+                    remove_empty_parents(&self.dir, &path);
+                    removed.push(path);
+                }
+                _ => {}
+            }
+        }
+        Ok(removed)
     }
 
     /// Checks that every directory of `relative` (`a/b` checks `a` and `a/b`)
@@ -231,34 +363,6 @@ impl OutputDir {
             checked.insert(prefix.clone());
         }
         Ok(())
-    }
-
-    /// Writes one artifact unless the file already holds the same bytes;
-    /// returns whether it wrote.
-    fn write_if_changed(&self, path: &str, artifact: &Artifact) -> Result<bool> {
-        let target = self.dir.join(path);
-        let bytes = match artifact {
-            Artifact::Bytes { bytes, .. } => std::borrow::Cow::Borrowed(bytes.as_slice()),
-            Artifact::Copy { source, .. } => {
-                std::borrow::Cow::Owned(std::fs::read(source).map_err(|err| Error::io(source, "read it", err))?)
-            }
-        };
-        if let Ok(meta) = std::fs::symlink_metadata(&target) {
-            if meta.is_file()
-                && meta.len() == bytes.len() as u64
-                && std::fs::read(&target).is_ok_and(|old| old == *bytes)
-            {
-                return Ok(false);
-            }
-            if meta.is_dir() {
-                self.remove_written_dir(path)?;
-            }
-        }
-        let parent = target.parent().unwrap_or(&self.dir);
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        // Named for this process, so that two writers never share one.
-        write_by_rename(&parent.join(format!(".{name}.{}.bengal-tmp", std::process::id())), &target, &bytes)?;
-        Ok(true)
     }
 
     /// Removes directory `path` so that a file can take its place, if it holds
@@ -303,17 +407,25 @@ fn create_dir(dir: &Path) -> Result<()> {
 /// Writes `bytes` to `target` atomically: to `temp` first, created anew
 /// (never through a planted symlink), then renamed over `target`.
 pub(crate) fn write_by_rename(temp: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
     let _ = std::fs::remove_file(temp);
-    let written =
-        std::fs::OpenOptions::new().write(true).create_new(true).open(temp).and_then(|mut file| file.write_all(bytes));
-    let moved = written
-        .map_err(|err| Error::io(temp, "write it", err))
+    let moved = write_new(temp, bytes)
         .and_then(|()| std::fs::rename(temp, target).map_err(|err| Error::io(target, "move it in place", err)));
     if moved.is_err() {
         let _ = std::fs::remove_file(temp);
     }
     moved
+}
+
+/// Writes `bytes` to a file created anew at `path`, never through a planted
+/// symlink.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .map_err(|err| Error::io(path, "write it", err))
 }
 
 /// Removes the directories of `path` that its removal left empty.
@@ -335,8 +447,12 @@ mod tests {
         Artifact::Bytes { path: path.to_owned(), bytes: text.as_bytes().to_vec() }
     }
 
+    /// Makes `out` hold exactly `artifacts` among the files Bengal wrote.
     fn write_all(out: &Path, artifacts: &[Artifact]) -> Result<WriteReport> {
-        OutputDir::open(out).write_all(artifacts)
+        let mut output = OutputDir::open(out);
+        let staging = output.staging()?;
+        let staged = artifacts.iter().map(|artifact| staging.stage(artifact.clone())).collect::<Result<_>>()?;
+        output.commit(staged, Scope::Whole)
     }
 
     #[test]
@@ -354,6 +470,42 @@ mod tests {
         let mut names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();
         assert_eq!(names, [RECORD_FILE, "a", "c.html"]);
+    }
+
+    #[test]
+    fn a_build_that_fails_before_its_commit_leaves_the_output_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        write_all(&out, &[bytes("a.html", "A")]).unwrap();
+        {
+            let staging = OutputDir::open(&out).staging().unwrap();
+            let _staged = [staging.stage(bytes("a.html", "changed")), staging.stage(bytes("new/b.html", "B"))];
+        }
+        assert_eq!(std::fs::read_to_string(out.join("a.html")).unwrap(), "A");
+        let mut names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, [RECORD_FILE, "a.html"]);
+
+        let fresh = dir.path().join("fresh");
+        {
+            let staging = OutputDir::open(&fresh).staging().unwrap();
+            let _staged = staging.stage(bytes("a.html", "A")).unwrap();
+        }
+        assert!(!fresh.exists(), "a first build that failed left its output directory");
+    }
+
+    #[test]
+    fn a_copied_file_is_compared_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("logo.svg");
+        std::fs::write(&source, "<svg/>").unwrap();
+        let out = dir.path().join("public");
+        let copy = Artifact::Copy { path: "logo.svg".into(), source: source.clone() };
+        assert_eq!(write_all(&out, std::slice::from_ref(&copy)).unwrap().changed, ["logo.svg"]);
+        assert_eq!(write_all(&out, std::slice::from_ref(&copy)).unwrap().unchanged, 1);
+        std::fs::write(&source, "<svg></svg>").unwrap();
+        assert_eq!(write_all(&out, &[copy]).unwrap().changed, ["logo.svg"]);
+        assert_eq!(std::fs::read_to_string(out.join("logo.svg")).unwrap(), "<svg></svg>");
     }
 
     #[test]

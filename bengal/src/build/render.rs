@@ -17,7 +17,7 @@ use crate::build::config::{Config, find_key_line};
 use crate::build::frontmatter::SortBy;
 use crate::build::highlight;
 use crate::build::html::escape_html;
-use crate::build::output::Artifact;
+use crate::build::output::{Artifact, Staged, Staging};
 use crate::build::site::{Page, Section, Site, page_title, section_relative_path};
 use crate::build::templates::{SiteData, THEME_STATIC, Templates};
 use crate::build::{sass, search};
@@ -131,29 +131,33 @@ impl Job {
     }
 }
 
-/// Renders every output file of `site`, in parallel, in memory.
+/// Renders every output file of `site`, in parallel, each staged as soon
+/// as it is rendered.
 ///
 /// `progress` is told `(done, total)` as files are rendered.
 pub fn render_site(
     site: &Site,
     templates: &Templates,
+    staging: &Staging,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Vec<Artifact>> {
-    render_jobs(site, templates, &plan(site)?, progress)
+) -> Result<Vec<Staged>> {
+    render_jobs(site, templates, &plan(site)?, staging, progress)
 }
 
-/// Renders the given jobs of `site`, in parallel, in memory.
+/// Renders the given jobs of `site`, in parallel, each staged as soon as
+/// it is rendered, so that no rendered file waits in memory.
 pub fn render_jobs(
     site: &Site,
     templates: &Templates,
     jobs: &[Job],
+    staging: &Staging,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Vec<Artifact>> {
+) -> Result<Vec<Staged>> {
     let data = TemplateData::new(site, PageFields::read_by(templates));
     templates.set_site_data(data.site_data(templates.uses_site_functions()));
     let total = jobs.len();
     let done = AtomicUsize::new(0);
-    let rendered: Vec<Result<Vec<Artifact>>> = jobs
+    let rendered: Vec<Result<Vec<Staged>>> = jobs
         .par_iter()
         .map(|job| {
             let artifacts = match job {
@@ -162,13 +166,15 @@ pub fn render_jobs(
                 _ => vec![data.run(job, templates)?],
             };
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            Ok(artifacts)
+            artifacts.into_iter().map(|artifact| staging.stage(artifact)).collect()
         })
         .collect();
     // Every error, in the jobs' order (which follows the content's paths).
-    let mut artifacts: Vec<Artifact> = crate::error::all(rendered)?.into_iter().flatten().collect();
-    artifacts.extend(templates.processed_images().into_iter().map(|(source, path)| Artifact::Copy { path, source }));
-    Ok(artifacts)
+    let mut staged: Vec<Staged> = crate::error::all(rendered)?.into_iter().flatten().collect();
+    for (source, path) in templates.processed_images() {
+        staged.push(staging.stage(Artifact::Copy { path, source })?);
+    }
+    Ok(staged)
 }
 
 /// A redirect from `alias` to `to`; `/` would replace the home page.
@@ -383,9 +389,6 @@ struct TemplateData<'s> {
     recent_pages: Value,
     /// Whether a template (or one it needs) names `recent_pages`, by name.
     uses_recent: Mutex<HashMap<String, bool>>,
-    /// Each page without its body, as lists show it.
-    /// Computed on first use: a rebuild after one edit needs only a few.
-    listed: Vec<OnceLock<Value>>,
     /// Each page's section index and position in that section's list.
     placement: Vec<Option<(usize, usize)>>,
     /// The optional fields pages are given.
@@ -396,7 +399,6 @@ struct TemplateData<'s> {
 
 impl<'s> TemplateData<'s> {
     fn new(site: &'s Site, fields: PageFields) -> Self {
-        let listed: Vec<OnceLock<Value>> = site.pages.iter().map(|_| OnceLock::new()).collect();
         let recent = recent_pages(site);
         let nav: Vec<Value> = site
             .nav_sections()
@@ -431,7 +433,6 @@ impl<'s> TemplateData<'s> {
             globals,
             recent_pages,
             uses_recent: Mutex::default(),
-            listed,
             placement,
             fields,
             with_all_fields: OnceLock::new(),
@@ -472,9 +473,15 @@ impl<'s> TemplateData<'s> {
         data
     }
 
-    /// Page `index` as lists show it.
-    fn listed(&self, index: usize) -> &Value {
-        self.listed[index].get_or_init(|| page_value(self.site, &self.site.pages[index], false, &self.fields))
+    /// Page `index` as lists show it. Made anew for each list: kept for
+    /// every page, these values were a third of a large build's memory.
+    fn listed(&self, index: usize) -> Value {
+        page_value(self.site, &self.site.pages[index], false, &self.fields)
+    }
+
+    /// `pages` as lists show them.
+    fn listed_all(&self, pages: impl Iterator<Item = usize>) -> Value {
+        Value::Array(pages.map(|index| self.listed(index)).collect())
     }
 
     /// A page with its body, its section, and its neighbours in the
@@ -500,7 +507,7 @@ impl<'s> TemplateData<'s> {
             object.insert("next".into(), next.map(link).unwrap_or(Value::Null));
             let sorted = front.sort_by.is_some_and(|sort| sort != SortBy::None) && !front.transparent;
             let sibling = |page: Option<usize>| match page {
-                Some(page) if sorted => self.listed(page).clone(),
+                Some(page) if sorted => self.listed(page),
                 _ => Value::Null,
             };
             if self.fields.has("lower") {
@@ -729,11 +736,10 @@ impl<'s> TemplateData<'s> {
             .collect();
         // A paginated section lists its pages through `paginator` only, so that
         // each of its list pages does not carry every page of the section.
-        let pages: Vec<&Value> =
-            if with_pages { section.pages.iter().map(|&i| self.listed(i)).collect() } else { Vec::new() };
+        let pages = if with_pages { self.listed_all(section.pages.iter().copied()) } else { json!([]) };
         let front = &section.source.front;
         let rendered = &section.rendered;
-        json!({
+        let value = json!({
             "title": shown_title(config, &front.title, || section.title(config)),
             "description": front.description,
             "content": rendered.html,
@@ -744,7 +750,6 @@ impl<'s> TemplateData<'s> {
             "colocated_path": null,
             "ancestors": ancestors(site, &section.source.dir, false),
             "draft": front.draft,
-            "pages": pages,
             "subsections": subsections,
             "toc": toc_tree(site, &section.source.path, &rendered.toc),
             "word_count": rendered.word_count,
@@ -758,20 +763,20 @@ impl<'s> TemplateData<'s> {
             "paginate_by": front.paginate_by,
             "paginate_reversed": front.paginate_reversed,
             "extra": front.extra,
-        })
+        });
+        with_field(value, "pages", pages)
     }
 
     /// Zola's paginator; its links are permalinks, as in Zola.
     fn paginator(&self, list: &List<'_>, pager: usize) -> Value {
         let List { pages, base, word, per } = *list;
         let number_pagers = pager_count(pages.len(), per);
-        let shown: Vec<&Value> = match per {
-            0 => pages.iter().map(|&i| self.listed(i)).collect(),
-            per => pages.iter().skip(pager * per).take(per).map(|&i| self.listed(i)).collect(),
+        let shown = match per {
+            0 => self.listed_all(pages.iter().copied()),
+            per => self.listed_all(pages.iter().skip(pager * per).take(per).copied()),
         };
         let link = |pager: usize| self.site.config.permalink(&pager_path(base, word, pager));
-        json!({
-            "pages": shown,
+        let value = json!({
             "paginate_by": per,
             "base_url": self.site.config.permalink(&format!("{base}{word}/")),
             "current_index": pager + 1,
@@ -781,7 +786,8 @@ impl<'s> TemplateData<'s> {
             "previous": (pager > 0).then(|| link(pager - 1)),
             "next": (pager + 1 < number_pagers).then(|| link(pager + 1)),
             "total_pages": pages.len(),
-        })
+        });
+        with_field(value, "pages", shown)
     }
 
     fn term_path(&self, taxonomy: usize, term: usize) -> String {
@@ -793,14 +799,15 @@ impl<'s> TemplateData<'s> {
     fn term_value(&self, taxonomy: usize, term: usize, with_pages: bool) -> Value {
         let data = &self.site.taxonomies[taxonomy].terms[term];
         let path = self.term_path(taxonomy, term);
-        json!({
+        let value = json!({
             "name": data.name,
             "slug": data.slug,
             "permalink": self.site.config.permalink(&path),
             "path": path,
             "page_count": data.pages.len(),
-            "pages": if with_pages { data.pages.iter().map(|&i| self.listed(i)).collect() } else { Vec::new() },
-        })
+        });
+        let pages = if with_pages { self.listed_all(data.pages.iter().copied()) } else { json!([]) };
+        with_field(value, "pages", pages)
     }
 
     fn taxonomy_value(&self, index: usize, terms: Terms) -> Value {
@@ -1102,6 +1109,15 @@ fn dated_newest_first(site: &Site, pages: &[usize]) -> Vec<usize> {
     let mut dated: Vec<usize> = pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();
     dated.sort_by(|&a, &b| crate::build::site::compare_pages(&site.pages[a], &site.pages[b]));
     dated
+}
+
+/// `value` (an object) with `field` set to `inner`, moved in: `json!` would
+/// copy it.
+fn with_field(mut value: Value, field: &str, inner: Value) -> Value {
+    if let Some(object) = value.as_object_mut() {
+        object.insert(field.to_owned(), inner);
+    }
+    value
 }
 
 /// Puts `value` into `context` under `key` by moving it: `Context::insert`

@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::build::content;
-use crate::build::output::{Artifact, OutputDir, WriteReport};
+use crate::build::output::{OutputDir, Scope, WriteReport};
 use crate::build::render::{self, Job, section_paginate_by};
 use crate::build::site::{Page, Site};
 use crate::build::templates::{DATA_FUNCTIONS, SITE_FUNCTIONS, Templates};
@@ -190,9 +190,10 @@ impl Rebuilder {
         let mut seen = HashSet::new();
         jobs.retain(|job| render::wanted(&last.site, job) && seen.insert(format!("{job:?}")));
         step(&mut self.timings, "read changes");
-        let artifacts: Vec<Artifact> = render::render_jobs(&last.site, &last.templates, &jobs, &|_, _| {})?;
+        let staging = last.output.staging()?;
+        let staged = render::render_jobs(&last.site, &last.templates, &jobs, &staging, &|_, _| {})?;
         step(&mut self.timings, "render");
-        let report = last.output.write_changed(&artifacts);
+        let report = last.output.commit(staged, Scope::Part);
         step(&mut self.timings, "write");
         report
     }
