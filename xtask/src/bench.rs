@@ -1,7 +1,8 @@
-//! `cargo xtask bench`: full-build time of Bengal on a generated site, against
-//! Hugo on the same pages in the same run when `hugo` is installed.
+//! `cargo xtask bench`: full-build time and peak memory of Bengal on
+//! generated sites of each size asked, against Zola and Hugo on the same
+//! pages in the same run when they are there; then the dev server's figures.
 //!
-//! Reports medians and the ratio; it asserts nothing, since a timing is a
+//! Reports medians and ratios; it asserts nothing, since a timing is a
 //! measurement, not a test.
 
 use std::path::{Path, PathBuf};
@@ -16,63 +17,127 @@ use crate::flags::Bench;
 
 mod browser;
 
-/// Builds Bengal (release), generates the site, and prints the timings.
+/// The largest site the dev server figures are taken on: the issue's
+/// targets are for 1,000 and 10,000 pages.
+const SERVE_PAGES: usize = 10_000;
+
+/// Builds Bengal (release), generates the sites, and prints the figures.
 pub fn run(args: &Bench) -> Result<(), String> {
     cargo(&["build", "--release", "--package", "bengal", "--bins"])?;
     let bengal = crate::target_dir().join("release/bengal");
-    let site = crate::target_dir().join(format!("bench/site-{}", args.pages));
-    generate_site(&site, args.pages).map_err(|err| format!("could not write the bench site: {err}"))?;
-    eprintln!("site: {} pages in {}", args.pages, site.display());
-
-    if args.serve_only {
-        let serve = serve_bench(&bengal, &site, args.pages, args.runs * 2 + 1)?;
-        print_serve(&serve, None);
-        return browser_bench(&bengal, &site, args);
+    let zola = args.zola.clone().or_else(|| on_path("zola"));
+    let out = args.out.clone().unwrap_or_else(|| crate::target_dir().join("bench/out"));
+    let mut sites = Vec::new();
+    for &pages in &args.pages {
+        let site = crate::target_dir().join(format!("bench/site-{pages}"));
+        generate_site(&site, pages).map_err(|err| format!("could not write the bench site: {err}"))?;
+        eprintln!("site: {pages} pages in {}", site.display());
+        sites.push((pages, site));
     }
-    let out = site.join("out");
-    let bengal_build = |binary: &Path, name: &str| {
-        let mut command = Command::new(binary);
-        command.args(["--quiet", "build", "--root"]).arg(&site).arg("--output").arg(out.join(name));
-        Builder { name: name.to_owned(), command, output: out.join(name) }
+    if !args.serve_only {
+        if zola.is_none() {
+            eprintln!("zola is not installed: it is left out (build it from its repository, pass --zola BIN)");
+        }
+        if on_path("hugo").is_none() {
+            eprintln!("hugo is not installed: it is left out (apt-get install hugo)");
+        }
+        for (pages, site) in &sites {
+            let builders = builders(&bengal, args.baseline.as_deref(), zola.as_deref(), site, &out);
+            let runs = time_interleaved(&builders, args.runs)?;
+            print_builds(*pages, args.runs, &builders, &runs);
+        }
+    }
+    for (pages, site) in sites.iter().filter(|(pages, _)| *pages <= SERVE_PAGES) {
+        let serve = serve_bench(&bengal, site, *pages, args.runs * 2 + 1)?;
+        print_serve(*pages, &serve);
+    }
+    match sites.iter().filter(|(pages, _)| *pages <= SERVE_PAGES).next_back() {
+        Some((pages, site)) => browser_bench(&bengal, site, *pages, args),
+        None => Ok(()),
+    }
+}
+
+/// `name` if it runs from `PATH` (asked its `version`, which Zola and Hugo
+/// both answer).
+fn on_path(name: &str) -> Option<PathBuf> {
+    let runs = Command::new(name).arg(if name == "hugo" { "version" } else { "--version" }).output();
+    let runs = runs.is_ok_and(|out| out.status.success());
+    runs.then(|| PathBuf::from(name))
+}
+
+/// One generator's build of a bench site into `output`.
+struct Builder {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+    output: PathBuf,
+}
+
+/// Bengal, the baseline, Zola and Hugo, each that is there, on `site`.
+fn builders(bengal: &Path, baseline: Option<&Path>, zola: Option<&Path>, site: &Path, out: &Path) -> Vec<Builder> {
+    let text = |path: &Path| path.display().to_string();
+    let bengal_build = |name, program: &Path| {
+        let output = out.join(name);
+        let args = vec!["--quiet".into(), "build".into(), "--root".into(), text(site), "--output".into(), text(&output)];
+        Builder { name, program: program.to_path_buf(), args, output }
     };
-    let mut builders = vec![bengal_build(&bengal, "bengal")];
-    if let Some(baseline) = &args.baseline {
-        builders.push(bengal_build(baseline, "baseline"));
+    let mut builders = vec![bengal_build("bengal", bengal)];
+    if let Some(baseline) = baseline {
+        builders.push(bengal_build("baseline", baseline));
     }
-    if hugo_available() {
-        let mut command = Command::new("hugo");
-        command.args(["--quiet", "--source"]).arg(&site).arg("--destination").arg(out.join("hugo"));
-        builders.push(Builder { name: "hugo".to_owned(), command, output: out.join("hugo") });
-    } else {
-        eprintln!("hugo is not installed: Bengal alone is measured (apt-get install hugo)");
+    if let Some(zola) = zola {
+        let output = out.join("zola");
+        let args = vec!["--root".into(), text(&site.join("zola")), "build".into(), "--output-dir".into(), text(&output)];
+        builders.push(Builder { name: "zola", program: zola.to_path_buf(), args, output });
     }
-    let times = time_interleaved(&mut builders, args.runs)?;
+    if on_path("hugo").is_some() {
+        let output = out.join("hugo");
+        let args = vec!["--quiet".into(), "--source".into(), text(site), "--destination".into(), text(&output)];
+        builders.push(Builder { name: "hugo", program: "hugo".into(), args, output });
+    }
+    builders
+}
 
-    let serve = serve_bench(&bengal, &site, args.pages, args.runs * 2 + 1)?;
-    let medians: Vec<Duration> = times.iter().map(|times| median(times)).collect();
+/// One build: its wall time and the peak memory (resident) of its process.
+#[derive(Clone, Copy)]
+struct Run {
+    time: Duration,
+    peak_bytes: u64,
+}
+
+fn print_builds(pages: usize, runs: usize, builders: &[Builder], measured: &[Vec<Run>]) {
     println!(
-        "full build of {} pages into an empty output, median of {} runs (after one warm-up; the builds take turns):",
-        args.pages, args.runs
+        "full build of {pages} pages into an empty output, median of {runs} runs (after one warm-up; the builds take turns):"
     );
-    for (builder, median) in builders.iter().zip(&medians) {
-        println!("  {:<9} {:>8.1} ms", builder.name, ms(*median));
+    let medians: Vec<(Duration, u64)> = measured
+        .iter()
+        .map(|runs| {
+            (median(&runs.iter().map(|r| r.time).collect::<Vec<_>>()), median(&runs.iter().map(|r| r.peak_bytes).collect::<Vec<_>>()))
+        })
+        .collect();
+    for (builder, (time, peak)) in builders.iter().zip(&medians) {
+        println!("  {:<9} {:>9.1} ms {:>7.1} MiB peak", builder.name, ms(*time), mib(*peak));
     }
-    for (builder, median) in builders.iter().zip(&medians).skip(1) {
-        println!("  bengal / {} = {:.2}", builder.name, ms(medians[0]) / ms(*median));
+    let (time, peak) = medians[0];
+    for (builder, (other_time, other_peak)) in builders.iter().zip(&medians).skip(1) {
+        println!(
+            "  bengal / {:<9} time {:.2}, memory {:.2}",
+            builder.name,
+            ms(time) / ms(*other_time),
+            mib(peak) / mib(*other_peak)
+        );
     }
-    print_serve(&serve, Some(medians[0]));
-    browser_bench(&bengal, &site, args)
 }
 
 /// The browser figures, when Chromium is there.
-fn browser_bench(bengal: &Path, site: &Path, args: &Bench) -> Result<(), String> {
+fn browser_bench(bengal: &Path, site: &Path, pages: usize, args: &Bench) -> Result<(), String> {
     if !bengal_tests::browser::chromium_path().is_file() {
         eprintln!("chromium is not installed: the browser figures are skipped (apt-get install chromium)");
         return Ok(());
     }
-    let (page, url_path) = edited_page(site, args.pages);
+    let (page, url_path) = edited_page(site, pages);
     let times = browser::run(bengal, site, &page, &url_path, args.runs * 2 + 1)?;
-    println!("in headless Chromium, a tab open on {url_path}:");
+    println!("in headless Chromium, {pages} pages, a tab open on {url_path}:");
     println!("  save to new text painted      {:>8.1} ms  (median of {})", ms(median(&times.text)), times.text.len());
     println!("  first save of static/theme.css to restyled {:>8.1} ms", ms(times.first_css));
     println!("  stylesheet save to restyled   {:>8.1} ms  (median of {})", ms(median(&times.css)), times.css.len());
@@ -88,17 +153,9 @@ fn edited_page(site: &Path, pages: usize) -> (PathBuf, String) {
     (site.join(format!("content/s{section}/p{page:05}.md")), format!("/s{section}/p{page:05}/"))
 }
 
-/// One generator's build of the bench site.
-struct Builder {
-    name: String,
-    command: Command,
-    output: PathBuf,
-}
-
-fn print_serve(serve: &ServeTimes, build: Option<Duration>) {
-    println!("bengal serve on the same site:");
-    let against_build = build.map(|b| format!("  (full build + {:.1} ms)", ms(serve.first_response) - ms(b)));
-    println!("  start to first 200   {:>8.1} ms{}", ms(serve.first_response), against_build.unwrap_or_default());
+fn print_serve(pages: usize, serve: &ServeTimes) {
+    println!("bengal serve on the site of {pages} pages:");
+    println!("  start to first 200   {:>8.1} ms", ms(serve.first_response));
     println!(
         "  save to update event {:>8.1} ms  (median of {} edits of one page)",
         ms(median(&serve.reloads)),
@@ -180,45 +237,64 @@ impl Drop for Serving {
     }
 }
 
-fn hugo_available() -> bool {
-    Command::new("hugo").arg("version").output().is_ok_and(|out| out.status.success())
-}
-
 /// Times `runs` builds of each builder after one warm-up each. The output
 /// directory is removed (untimed) before every run, so each is a full build
 /// from nothing, as a deploy or CI build is. The builders take turns, so a
 /// slow spell of a shared machine weighs on all of them alike and their
 /// ratio holds.
-fn time_interleaved(builders: &mut [Builder], runs: usize) -> Result<Vec<Vec<Duration>>, String> {
-    let mut times = vec![Vec::with_capacity(runs); builders.len()];
+fn time_interleaved(builders: &[Builder], runs: usize) -> Result<Vec<Vec<Run>>, String> {
+    let mut measured = vec![Vec::with_capacity(runs); builders.len()];
     for run in 0..=runs {
-        for (builder, times) in builders.iter_mut().zip(&mut times) {
+        for (builder, measured) in builders.iter().zip(&mut measured) {
             if builder.output.exists() {
                 std::fs::remove_dir_all(&builder.output)
                     .map_err(|err| format!("could not clear {}: {err}", builder.output.display()))?;
             }
-            let command = &mut builder.command;
-            let started = Instant::now();
-            let output = command.output().map_err(|err| format!("could not run {command:?}: {err}"))?;
-            if !output.status.success() {
-                return Err(format!("{command:?} failed:\n{}", String::from_utf8_lossy(&output.stderr)));
-            }
+            let timed = build_once(builder)?;
             if run > 0 {
-                times.push(started.elapsed());
+                measured.push(timed);
             }
         }
     }
-    Ok(times)
+    Ok(measured)
 }
 
-fn median(times: &[Duration]) -> Duration {
-    let mut sorted = times.to_vec();
+/// Runs one build, its output discarded, and reaps it with `wait4`, which
+/// reports the peak resident memory of that one process.
+fn build_once(builder: &Builder) -> Result<Run, String> {
+    let started = Instant::now();
+    let child = Command::new(&builder.program)
+        .args(&builder.args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|err| format!("could not run {}: {err}", builder.program.display()))?;
+    let pid = i32::try_from(child.id()).map_err(|_| "a pid out of range".to_owned())?;
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills; the pid is our child's,
+    // reaped here once (the Child is never waited on).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let time = started.elapsed();
+    if reaped != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("{} {} failed (status {status})", builder.program.display(), builder.args.join(" ")));
+    }
+    // Linux reports ru_maxrss in KiB.
+    Ok(Run { time, peak_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024 })
+}
+
+fn median<T: Ord + Copy>(values: &[T]) -> T {
+    let mut sorted = values.to_vec();
     sorted.sort();
     sorted[sorted.len() / 2]
 }
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 const SECTIONS: usize = 10;
@@ -247,9 +323,12 @@ const WORDS: &[&str] = &[
 ];
 
 /// Writes a site that both Bengal and Hugo can build: TOML front matter that
-/// both read, `bengal.toml` for Bengal, `hugo.toml` and `layouts/` for Hugo.
+/// both read, `bengal.toml` for Bengal, `hugo.toml` and `layouts/` for Hugo;
+/// and the same pages in `zola/` for Zola, whose front matter puts terms
+/// under `[taxonomies]` and which has no templates of its own.
 fn generate_site(site: &Path, pages: usize) -> std::io::Result<()> {
-    if site.join("bengal.toml").is_file() && site.join(format!("content/s0/p{:05}.md", pages - 1)).is_file() {
+    let last = format!("s{}/p{:05}.md", (pages - 1) % SECTIONS, pages - 1);
+    if site.join("content").join(&last).is_file() && site.join("zola/content").join(&last).is_file() {
         return Ok(());
     }
     if site.exists() {
@@ -265,9 +344,16 @@ fn generate_site(site: &Path, pages: usize) -> std::io::Result<()> {
     for (name, text) in HUGO_LAYOUTS {
         write(&format!("layouts/_default/{name}"), text)?;
     }
-    write("content/_index.md", "+++\ntitle = \"Home\"\n+++\nWelcome.\n")?;
-    for section in 0..SECTIONS {
-        write(&format!("content/s{section}/_index.md"), &format!("+++\ntitle = \"Section {section}\"\n+++\n"))?;
+    write("zola/config.toml", ZOLA_CONFIG)?;
+    for (name, text) in ZOLA_TEMPLATES {
+        write(&format!("zola/templates/{name}"), text)?;
+    }
+    for content in ["content", "zola/content"] {
+        write(&format!("{content}/_index.md"), "+++\ntitle = \"Home\"\n+++\nWelcome.\n")?;
+        for section in 0..SECTIONS {
+            let front = format!("+++\ntitle = \"Section {section}\"\npaginate_by = 10\n+++\n");
+            write(&format!("{content}/s{section}/_index.md"), &front)?;
+        }
     }
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
@@ -290,16 +376,46 @@ fn generate_site(site: &Path, pages: usize) -> std::io::Result<()> {
             body.push_str(&words.join(" "));
             body.push_str(".\n\n");
         }
-        write(
-            &format!("content/s{section}/p{page:05}.md"),
-            &format!(
-                "+++\ntitle = \"Page {page}\"\ndate = 2024-{month:02}-{day:02}\ntags = [{}]\n+++\n\n{body}",
-                tags.join(", ")
-            ),
-        )?;
+        let (title, tags) = (format!("title = \"Page {page}\"\ndate = 2024-{month:02}-{day:02}"), tags.join(", "));
+        let file = format!("s{section}/p{page:05}.md");
+        write(&format!("content/{file}"), &format!("+++\n{title}\ntags = [{tags}]\n+++\n\n{body}"))?;
+        write(&format!("zola/content/{file}"), &format!("+++\n{title}\n[taxonomies]\ntags = [{tags}]\n+++\n\n{body}"))?;
     }
     Ok(())
 }
+
+/// Zola's configuration: feeds and the tags taxonomy, paginated as Bengal's
+/// and Hugo's lists are, and code highlighted with classes.
+const ZOLA_CONFIG: &str = "base_url = \"https://example.org/\"
+title = \"Bench\"
+generate_feeds = true
+taxonomies = [{ name = \"tags\", paginate_by = 10 }]
+
+[markdown.highlighting]
+theme = \"github-dark\"
+style = \"class\"
+";
+
+/// Zola templates doing what the Hugo layouts do.
+const ZOLA_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "base.html",
+        "<!DOCTYPE html><html><head><title>{% block title %}{{ config.title }}{% endblock %}</title></head><body><nav>{% for s in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] %}<a href=\"/s{{ s }}/\">Section {{ s }}</a>{% endfor %}</nav><main>{% block main %}{% endblock %}</main></body></html>",
+    ),
+    (
+        "page.html",
+        "{% extends \"base.html\" %}{% block main %}<h1>{{ page.title }}</h1><time>{{ page.date | date(format=\"%B %e, %Y\") }}</time> {{ page.reading_time }} min<ul>{% for tag in page.taxonomies.tags %}<li>{{ tag }}</li>{% endfor %}</ul>{{ page.content | safe }}{% endblock %}",
+    ),
+    ("section.html", ZOLA_LIST),
+    ("index.html", ZOLA_LIST),
+    ("taxonomy_single.html", ZOLA_LIST),
+    (
+        "taxonomy_list.html",
+        "{% extends \"base.html\" %}{% block main %}{% for term in terms %}<a href=\"{{ term.permalink }}\">{{ term.name }}</a>{% endfor %}{% endblock %}",
+    ),
+];
+
+const ZOLA_LIST: &str = "{% extends \"base.html\" %}{% block main %}{% if paginator %}{% for p in paginator.pages %}<article><a href=\"{{ p.permalink }}\">{{ p.title }}</a>{{ p.summary | safe }}</article>{% endfor %}{% endif %}{% endblock %}";
 
 /// Hugo layouts doing about what Bengal's theme does: a base, a page with its
 /// tags and content, and paginated lists with summaries.

@@ -12,9 +12,11 @@ usage: cargo xtask <task>
   test                      every test of the workspace, then the chaos suite (as CI runs them)
   chaos [FILTER] [--repeat N] [--json FILE] [--keep-going] [--server 'CMD {port}']
                             the scenarios (scenarios/*.toml) whose name contains FILTER
-  bench [--pages N] [--runs N] [--serve-only] [--baseline BIN]
-                            build and serve times on a generated site, against Hugo when installed
-                            and another bengal binary (an older commit's) with --baseline
+  bench [--pages N,N,..] [--runs N] [--serve-only] [--baseline BIN] [--zola BIN] [--out DIR]
+                            build time and peak memory on generated sites of each size, against Zola
+                            and Hugo when there, and another bengal binary (an older commit's) with
+                            --baseline, builds written to DIR (a tmpfs keeps the disk out of it);
+                            then the dev server's times on the sites of at most 10,000 pages
   zola-check SITE [--zola BIN] [--as-is]
                             does a Zola site build with Bengal (by hand, on Zola's test_site and docs):
                             its content under the built-in theme, or with --as-is (needs --zola) its own
@@ -77,8 +79,8 @@ impl Default for Chaos {
 /// `cargo xtask bench`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Bench {
-    /// How many pages the generated site has (at least 1).
-    pub pages: usize,
+    /// How many pages each generated site has (each at least 1).
+    pub pages: Vec<usize>,
     /// How many timed runs of each build (at least 1).
     pub runs: usize,
     /// Only the dev server part (the build comparison takes minutes).
@@ -86,11 +88,15 @@ pub struct Bench {
     /// Another `bengal` binary (an older commit's) timed on the same site in
     /// the same run, to compare against.
     pub baseline: Option<PathBuf>,
+    /// A `zola` binary, when not on `PATH` (Zola is not on crates.io).
+    pub zola: Option<PathBuf>,
+    /// Where the builds write (default `target/bench/out`).
+    pub out: Option<PathBuf>,
 }
 
 impl Default for Bench {
     fn default() -> Bench {
-        Bench { pages: 10_000, runs: 5, serve_only: false, baseline: None }
+        Bench { pages: vec![10_000], runs: 5, serve_only: false, baseline: None, zola: None, out: None }
     }
 }
 
@@ -162,7 +168,16 @@ fn parse_bench(mut args: impl Iterator<Item = String>) -> Result<Bench, UsageErr
     let mut bench = Bench::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--pages" => bench.pages = number(&mut args, "--pages", 1)?,
+            "--pages" => {
+                let list = value(&mut args, "--pages", "numbers of pages, e.g. 1000,10000")?;
+                let sizes: Option<Vec<usize>> =
+                    list.split(',').map(|n| n.trim().parse().ok().filter(|&n: &usize| n >= 1)).collect();
+                bench.pages = sizes.ok_or_else(|| {
+                    UsageError(format!("--pages takes numbers of at least 1, separated by commas, not `{list}`"))
+                })?;
+            }
+            "--zola" => bench.zola = Some(value(&mut args, "--zola", "a zola binary")?.into()),
+            "--out" => bench.out = Some(value(&mut args, "--out", "a directory")?.into()),
             "--runs" => bench.runs = number(&mut args, "--runs", 1)?,
             "--serve-only" => bench.serve_only = true,
             "--baseline" => bench.baseline = Some(value(&mut args, "--baseline", "a bengal binary")?.into()),
@@ -232,8 +247,15 @@ mod tests {
             }))
         );
         assert_eq!(
-            parse_line("bench --pages 50 --runs 2 --serve-only --baseline old/bengal"),
-            Ok(Task::Bench(Bench { pages: 50, runs: 2, serve_only: true, baseline: Some("old/bengal".into()) }))
+            parse_line("bench --pages 50,1000 --runs 2 --serve-only --baseline old/bengal --zola z --out /dev/shm/b"),
+            Ok(Task::Bench(Bench {
+                pages: vec![50, 1000],
+                runs: 2,
+                serve_only: true,
+                baseline: Some("old/bengal".into()),
+                zola: Some("z".into()),
+                out: Some("/dev/shm/b".into()),
+            }))
         );
         assert_eq!(parse_line("bench"), Ok(Task::Bench(Bench::default())));
         assert_eq!(
