@@ -51,7 +51,7 @@ pub fn run(args: &Bench) -> Result<(), String> {
         let serve = serve_bench(&bengal, site, *pages, args.runs * 2 + 1)?;
         print_serve(*pages, &serve);
     }
-    match sites.iter().filter(|(pages, _)| *pages <= SERVE_PAGES).next_back() {
+    match sites.iter().rfind(|(pages, _)| *pages <= SERVE_PAGES) {
         Some((pages, site)) => browser_bench(&bengal, site, *pages, args),
         None => Ok(()),
     }
@@ -78,7 +78,8 @@ fn builders(bengal: &Path, baseline: Option<&Path>, zola: Option<&Path>, site: &
     let text = |path: &Path| path.display().to_string();
     let bengal_build = |name, program: &Path| {
         let output = out.join(name);
-        let args = vec!["--quiet".into(), "build".into(), "--root".into(), text(site), "--output".into(), text(&output)];
+        let args =
+            vec!["--quiet".into(), "build".into(), "--root".into(), text(site), "--output".into(), text(&output)];
         Builder { name, program: program.to_path_buf(), args, output }
     };
     let mut builders = vec![bengal_build("bengal", bengal)];
@@ -87,7 +88,8 @@ fn builders(bengal: &Path, baseline: Option<&Path>, zola: Option<&Path>, site: &
     }
     if let Some(zola) = zola {
         let output = out.join("zola");
-        let args = vec!["--root".into(), text(&site.join("zola")), "build".into(), "--output-dir".into(), text(&output)];
+        let args =
+            vec!["--root".into(), text(&site.join("zola")), "build".into(), "--output-dir".into(), text(&output)];
         builders.push(Builder { name: "zola", program: zola.to_path_buf(), args, output });
     }
     if on_path("hugo").is_some() {
@@ -112,7 +114,10 @@ fn print_builds(pages: usize, runs: usize, builders: &[Builder], measured: &[Vec
     let medians: Vec<(Duration, u64)> = measured
         .iter()
         .map(|runs| {
-            (median(&runs.iter().map(|r| r.time).collect::<Vec<_>>()), median(&runs.iter().map(|r| r.peak_bytes).collect::<Vec<_>>()))
+            (
+                median(&runs.iter().map(|r| r.time).collect::<Vec<_>>()),
+                median(&runs.iter().map(|r| r.peak_bytes).collect::<Vec<_>>()),
+            )
         })
         .collect();
     for (builder, (time, peak)) in builders.iter().zip(&medians) {

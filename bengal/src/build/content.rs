@@ -33,8 +33,11 @@ pub struct SourcePage {
     pub date: Option<PageDate>,
     /// Parsed `updated`.
     pub updated: Option<PageDate>,
-    /// Markdown after the front matter.
+    /// Markdown after the front matter; emptied once rendered ([`SourcePage::rendered`]),
+    /// since a site keeps every page: it was a fifth of a large build's memory.
     pub body: String,
+    /// A hash of `body`: what a rebuild compares to reuse a rendered body.
+    pub body_hash: u64,
     /// The file line on which `body` starts.
     pub body_line: usize,
     /// The page's URL path, with the base path, e.g. `/blog/hello/`.
@@ -44,6 +47,12 @@ pub struct SourcePage {
 }
 
 impl SourcePage {
+    /// The page without its body, which has been rendered.
+    pub fn rendered(mut self) -> SourcePage {
+        self.body = String::new();
+        self
+    }
+
     /// Its co-located files, each with its path inside the bundle
     /// (`img/map.png`): subfolders are kept, as Zola keeps them.
     pub fn bundle_assets(&self, root: &Path) -> impl Iterator<Item = (&PathBuf, String)> {
@@ -399,10 +408,18 @@ fn parse_entry(
         date,
         updated,
         body: split.body.to_owned(),
+        body_hash: hash_text(split.body),
         body_line: split.body_line,
         path,
         assets: bundle_assets,
     }))))
+}
+
+fn hash_text(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// `2016-10-08-a-post` or `2016-10-08_a-post` (a time may follow the date,

@@ -171,23 +171,24 @@ impl Site {
             };
         let pages: Vec<Result<Page>> = content
             .pages
-            .par_iter()
+            .into_par_iter()
             .map(|source| {
                 let options = options_in(&source.section_dir);
                 let rendered = match (reusable.get(source.content_path.as_str()), previous) {
                     (Some(old_page), Some(old))
-                        if (Arc::ptr_eq(&old_page.source, source) || old_page.source.body == source.body)
+                        if old_page.source.body_hash == source.body_hash
                             && old.markdown_options_in(&source.section_dir) == options
                             && !shortcodes_changed(&old_page.rendered, templates) =>
                     {
                         Arc::clone(&old_page.rendered)
                     }
                     _ => {
-                        let owner = || ("page", page_meta(&config, &root, source));
+                        let owner = || ("page", page_meta(&config, &root, &source));
                         Arc::new(render_body(&options, &source.file, &source.body, source.body_line, &owner)?)
                     }
                 };
-                Ok(Page { source: Arc::clone(source), rendered })
+                let source = Arc::new(Arc::unwrap_or_clone(source).rendered());
+                Ok(Page { source, rendered })
             })
             .collect();
         let pages = crate::error::all(pages)?;
@@ -257,7 +258,7 @@ impl Site {
         let owner = || ("page", page_meta(&self.config, &self.root, &source));
         let shortcodes = (templates, &self.config, &owner as shortcodes::Owner<'_>);
         let rendered = render_markdown(&options, &resolve, shortcodes, &source.file, &source.body, source.body_line)?;
-        let page = Page { source: Arc::new(source), rendered: Arc::new(rendered) };
+        let page = Page { source: Arc::new(source.rendered()), rendered: Arc::new(rendered) };
         // Most pages link to no heading: the map of every heading is built
         // only for those that do, so an edit stays cheap on a large site.
         if !page.rendered.anchor_links.is_empty() {
@@ -691,6 +692,7 @@ mod tests {
                 date: date.and_then(PageDate::parse),
                 updated: None,
                 body: String::new(),
+                body_hash: 0,
                 body_line: 1,
                 path: format!("/{path}/"),
                 assets: Vec::new(),

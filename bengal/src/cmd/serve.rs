@@ -217,6 +217,7 @@ fn printer(ui: Ui, args: &ServeArgs) -> devserver::Events {
                 open_browser(&ui, &url);
             }
         }
+        ServerEvent::Resumed => ui.success("Serving the last build at once: no file has changed since it was made"),
         ServerEvent::Built { elapsed, config } => {
             ui.config_notes(&config);
             ui.success(&format!("Built in {} ms", elapsed.as_millis()))

@@ -17,6 +17,7 @@ mod http;
 mod livereload;
 mod ports;
 mod rebuild;
+mod resume;
 mod watch;
 
 pub use ports::Host;
@@ -71,6 +72,9 @@ pub enum ServerEvent {
         /// Addresses bound.
         addrs: Vec<std::net::SocketAddr>,
     },
+    /// The last server's output is served as it is, its site's files all
+    /// unchanged since it was built; the first build runs behind it.
+    Resumed,
     /// The first build finished.
     Built {
         /// How long it took.
@@ -181,24 +185,33 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     // between the build and the banner.
     let watcher = Watcher::start(&options.root, &output)?;
     failpoint("after_watcher")?;
+    // The output of the last server, when the site's files are all as it
+    // recorded, is served at once and the first build runs behind it.
+    let resumed = resume::Stamp::take(&build).is_some_and(|stamp| stamp.is_recorded(&options.root));
     let mut rebuilder = Rebuilder::new(build);
-    let started = Instant::now();
-    let (returned, first) = run_blocking(move || {
-        let result = rebuilder.full();
-        (rebuilder, result)
-    })
-    .await?;
-    rebuilder = returned;
-    match first {
-        // A build that succeeded is the last good one, which has its notes.
-        Ok(_) => {
-            if let Some(config) = rebuilder.config_notes() {
-                events(ServerEvent::Built { elapsed: started.elapsed(), config });
+    let mut first_batch = None;
+    if resumed {
+        first_batch = Some(watch::Batch { paths: [options.root.clone()].into() });
+        events(ServerEvent::Resumed);
+    } else {
+        let started = Instant::now();
+        let (returned, first) = run_blocking(move || {
+            let result = rebuilder.full();
+            (rebuilder, result)
+        })
+        .await?;
+        rebuilder = returned;
+        match first {
+            // A build that succeeded is the last good one, which has its notes.
+            Ok(_) => {
+                if let Some(config) = rebuilder.config_notes() {
+                    events(ServerEvent::Built { elapsed: started.elapsed(), config });
+                }
             }
-        }
-        Err(err) => {
-            state.set_first_build_error(Some(err.clone()));
-            events(ServerEvent::BuildFailed(err));
+            Err(err) => {
+                state.set_first_build_error(Some(err.clone()));
+                events(ServerEvent::BuildFailed(err));
+            }
         }
     }
     state.set_ready();
@@ -214,7 +227,8 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     let loop_stop = watch_stop.clone();
     let loop_events = events.clone();
     let worker = tokio::spawn(async move {
-        let result = watch_and_rebuild(watcher, rebuilder, &state, &loop_stop, &idle_sender, &loop_events).await;
+        let result =
+            watch_and_rebuild(watcher, rebuilder, first_batch, &state, &loop_stop, &idle_sender, &loop_events).await;
         if let Err(err) = result {
             trigger.fire(Shutdown::Fatal(err.to_string()));
         }
@@ -258,18 +272,25 @@ impl Drop for IdleOnDrop {
     }
 }
 
-/// Rebuilds after each batch of changes until cancelled. Everything that
-/// arrives during a rebuild is merged into one follow-up rebuild, at once.
+/// Rebuilds after `first` (a build behind a resumed output), then after
+/// each batch of changes until cancelled. Everything that arrives during a
+/// rebuild is merged into one follow-up rebuild, at once.
 async fn watch_and_rebuild(
     mut watcher: Watcher,
     mut rebuilder: Rebuilder,
+    mut first: Option<watch::Batch>,
     state: &AppState,
     cancel: &CancellationToken,
     idle: &Arc<tokio::sync::watch::Sender<bool>>,
     events: &Events,
 ) -> Result<()> {
     watcher.watch_paths(&rebuilder.extra_inputs());
-    while let Some(mut batch) = watcher.next_batch(cancel).await {
+    loop {
+        let next = match first.take() {
+            Some(batch) => Some(batch),
+            None => watcher.next_batch(cancel).await,
+        };
+        let Some(mut batch) = next else { break };
         loop {
             let started = Instant::now();
             let job = batch.clone();

@@ -24,6 +24,7 @@ use crate::build::templates::{DATA_FUNCTIONS, SITE_FUNCTIONS, Templates};
 use crate::build::{self, BuildOptions, ConfigNotes};
 use crate::error::Result;
 use crate::paths::{self, CONTENT_DIR, STATIC_DIR, TEMPLATES_DIR};
+use crate::serve::resume::Stamp;
 use crate::serve::watch::Batch;
 
 /// The last good build, kept to rebuild from.
@@ -113,7 +114,11 @@ impl Rebuilder {
     /// body and its shortcodes are unchanged when `reuse`.
     fn full_reusing(&mut self, reuse: bool) -> Result<WriteReport> {
         let previous = self.last.as_ref().filter(|_| reuse).map(|b| &b.site);
+        let stamp = Stamp::take(&self.options);
         let built = build::run(&self.options, previous, &|_, _| {})?;
+        if let Some(stamp) = stamp {
+            stamp.save(&self.options.root);
+        }
         self.last = Some(Built { site: built.site, templates: built.templates, output: built.output });
         Ok(built.summary.report)
     }

@@ -243,3 +243,54 @@ fn serving_the_current_directory_rebuilds_on_edits() {
     assert!(server.get("/blog/why-static/").body.contains("Edited from the site"));
     server.stop();
 }
+
+/// A server restarted on a site where no file changed serves the last
+/// server's output at once, building behind it; a record of that output
+/// that is torn, of another Bengal, or of files changed since is never
+/// trusted: the site is built before it is served, and served right.
+#[test]
+fn a_restart_serves_the_last_build_only_while_its_record_is_whole_and_current() {
+    const RESUMED: &str = "Serving the last build at once";
+    let site = copy_fixture("quickstart");
+    let port = free_port();
+    let record = site.path().join(".bengal/serve-record.json");
+    let page = "/blog/hello-bengal/";
+    let serve = || Server::start(site.path(), &["--port", &port]);
+    let built_first = |server: &mut Server| {
+        server.wait_for_line("Built in");
+        assert!(!server.printed().contains(RESUMED), "{}", server.printed());
+        assert!(server.get(page).body.contains("Hello"), "{}", server.get(page).body);
+    };
+
+    let mut first = serve();
+    built_first(&mut first);
+    first.stop();
+
+    let mut resumed = serve();
+    resumed.wait_for_line(RESUMED);
+    let served = resumed.get(page);
+    assert_eq!(served.status, 200);
+    assert!(served.body.contains("Hello"), "{}", served.body);
+    resumed.stop();
+
+    let whole = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(&record, &whole[..whole.len() / 2]).unwrap();
+    let mut torn = serve();
+    built_first(&mut torn);
+    torn.stop();
+
+    let mut foreign: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    foreign["bengal"] = "0.0.1 1 1".into();
+    std::fs::write(&record, foreign.to_string()).unwrap();
+    let mut other_bengal = serve();
+    built_first(&mut other_bengal);
+    other_bengal.stop();
+
+    let post = site.path().join("content/blog/hello-bengal.md");
+    let text = std::fs::read_to_string(&post).unwrap();
+    std::fs::write(&post, format!("{text}\nWritten while no server ran.\n")).unwrap();
+    let mut changed = serve();
+    built_first(&mut changed);
+    assert!(changed.get(page).body.contains("Written while no server ran."));
+    changed.stop();
+}

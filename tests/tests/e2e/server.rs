@@ -55,6 +55,11 @@ impl Server {
         self.output.wait_for_line(needle, DEADLINE).unwrap_or_else(|err| panic!("{err}"))
     }
 
+    /// Everything the server printed so far.
+    pub fn printed(&self) -> String {
+        self.output.text()
+    }
+
     /// GET `path` from this server, as `localhost`.
     pub fn get(&self, path: &str) -> Response {
         get(self.port, path, "localhost")
