@@ -274,16 +274,19 @@ impl OutputDir {
         let mut changed: Vec<String> = staged.iter().filter(|f| f.moved).map(|f| f.path.clone()).collect();
         changed.sort();
         let mut report = WriteReport { unchanged: staged.len() - changed.len(), changed, removed: Vec::new() };
-        let before = self.written.len();
-        self.written.extend(wanted.iter().cloned());
         match scope {
             Scope::Whole => {
                 report.removed = self.remove_stale(&wanted)?;
                 self.written = wanted;
                 self.save_record()?;
             }
-            Scope::Part if self.written.len() != before => self.save_record()?,
-            Scope::Part => {}
+            Scope::Part => {
+                let before = self.written.len();
+                self.written.extend(wanted);
+                if self.written.len() != before {
+                    self.save_record()?;
+                }
+            }
         }
         Ok(report)
     }
