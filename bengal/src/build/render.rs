@@ -1104,6 +1104,11 @@ fn toc_tree(site: &Site, path: &str, headings: &[crate::build::markdown::Heading
     Value::Array(tree)
 }
 
+/// Whether a feed of `pages` shows page `index` among its entries.
+pub fn feed_shows(site: &Site, pages: &[usize], index: usize) -> bool {
+    dated_newest_first(site, pages).iter().take(FEED_ENTRIES).any(|&shown| shown == index)
+}
+
 /// The dated ones of `pages`, newest first: what a feed lists.
 fn dated_newest_first(site: &Site, pages: &[usize]) -> Vec<usize> {
     let mut dated: Vec<usize> = pages.iter().copied().filter(|&i| site.pages[i].source.date.is_some()).collect();

@@ -278,7 +278,8 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
     let mut errors = Vec::new();
     for file in files {
         let relative = file.strip_prefix(&options.root).unwrap_or(file);
-        let Some(index) = site.pages.iter().position(|p| p.source.file == relative) else {
+        // Bytes, not `Path`'s component by component: this runs over every page.
+        let Some(index) = site.pages.iter().position(|p| p.source.file.as_os_str() == relative.as_os_str()) else {
             return Ok(Edit::Structural);
         };
         let page = match content::load_page(&options.root, &site.config, file) {
@@ -306,7 +307,9 @@ fn edit_pages(options: &BuildOptions, old: &Site, templates: &Templates, files: 
     let mut jobs = jobs_mentioning(&site, templates, &SITE_FUNCTIONS)?;
     for &index in &edited {
         jobs.push(Job::Page(index));
-        jobs.extend(feeds_showing(&site, index));
+        // A feed's last update is every page's latest date.
+        let updated = old.pages[index].source.updated != site.pages[index].source.updated;
+        jobs.extend(feeds_showing(&site, index, updated));
         if listed(&old.pages[index]) == listed(&site.pages[index]) {
             continue;
         }
@@ -345,14 +348,20 @@ fn jobs_where(site: &Site, templates: &Templates, uses: impl Fn(&str) -> bool) -
         .collect())
 }
 
-/// Every feed that lists page `index`: the site's, its sections' that have
+/// Every feed that shows page `index` among its entries, or whose last
+/// update its edit changed (`updated`): the site's, its sections' that have
 /// one, and its terms' when their taxonomy has feeds.
-fn feeds_showing(site: &Site, index: usize) -> Vec<Job> {
+fn feeds_showing(site: &Site, index: usize, updated: bool) -> Vec<Job> {
+    // Its place in every list is as before (the edit kept its list key):
+    // a feed it is not an entry of does not change, unless its last update does.
+    let shows = |pages: &[usize]| pages.contains(&index) && (updated || render::feed_shows(site, pages, index));
     let mut jobs = Vec::new();
     for name in &site.config.feed_filenames {
-        jobs.push(Job::Feed(name.clone()));
+        if shows(&site.dated) {
+            jobs.push(Job::Feed(name.clone()));
+        }
         for (section, _) in
-            site.sections.iter().enumerate().filter(|(_, s)| s.source.front.generate_feeds && s.pages.contains(&index))
+            site.sections.iter().enumerate().filter(|(_, s)| s.source.front.generate_feeds && shows(&s.pages))
         {
             jobs.push(Job::SectionFeed(section, name.clone()));
         }
@@ -360,7 +369,7 @@ fn feeds_showing(site: &Site, index: usize) -> Vec<Job> {
             if !site.config.taxonomy(&taxonomy.name).is_some_and(|o| o.feed) {
                 continue;
             }
-            for term in (0..taxonomy.terms.len()).filter(|&term| taxonomy.terms[term].pages.contains(&index)) {
+            for term in (0..taxonomy.terms.len()).filter(|&term| shows(&taxonomy.terms[term].pages)) {
                 jobs.push(Job::TermFeed { taxonomy: t, term, name: name.clone() });
             }
         }
@@ -473,6 +482,27 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap();
         assert!(text.contains(from), "{from:?} not in {}", path.display());
         std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    #[test]
+    fn only_the_feeds_a_page_is_an_entry_of_are_rendered_again() {
+        let pages: Vec<(String, String)> = (1..=25)
+            .map(|day| {
+                (
+                    format!("content/blog/day-{day}.md"),
+                    format!("+++\ntitle = \"Day {day}\"\ndate = 2020-01-{day:02}\n+++\nText.\n"),
+                )
+            })
+            .collect();
+        let files: Vec<(&str, &str)> = pages.iter().map(|(path, text)| (path.as_str(), text.as_str())).collect();
+        let (_dir, rebuilder) = built_site_with(&files);
+        let site = &rebuilder.last.as_ref().unwrap().site;
+        let index = |name: &str| site.pages.iter().position(|p| p.source.content_path == name).unwrap();
+        let oldest = index("blog/day-1.md");
+        assert!(feeds_showing(site, oldest, false).is_empty(), "the oldest of 25 dated posts is in no feed");
+        assert_eq!(feeds_showing(site, oldest, true), [Job::Feed("atom.xml".into())], "its last update changed");
+        let newest = site.dated[0];
+        assert_eq!(feeds_showing(site, newest, false), [Job::Feed("atom.xml".into())]);
     }
 
     #[test]

@@ -8,17 +8,32 @@
 //! batch by the rebuild loop, so a `git checkout` stays one or two rebuilds
 //! without the wait of Zola's 1 s or Hugo's 500 ms. [`MAX_BATCH_DELAY`]
 //! bounds the wait when events never stop.
+//!
+//! A batch of writes to files that existed, the last of them closed (an
+//! editor saving in place), is a whole save: it is sent at once, without the
+//! quiet period. Anything else (a file made, renamed or removed, as a save
+//! through a temporary file does) waits for quiet.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{ErrorKind, Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
+
+/// What a pending batch is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Writes to files that existed; `closed` once the last was closed.
+    Writes { closed: bool },
+    /// A file made, renamed or removed, or anything else: wait for quiet.
+    Other,
+}
 
 /// Quiet time after the last event before a batch is sent: the events of
 /// one save come within microseconds of each other.
@@ -88,6 +103,8 @@ pub struct Watcher {
     /// When `pending` got its first and its latest path.
     first: Option<Instant>,
     last: Instant,
+    /// What `pending` is: only writes to existing files, the last closed.
+    shape: Shape,
     /// Folders watched for a few files the build read outside the input folders.
     extra_dirs: HashSet<PathBuf>,
     /// Owns the inotify fd and thread; dropped with `self`.
@@ -117,6 +134,7 @@ impl Watcher {
             pending: Batch::default(),
             first: None,
             last: Instant::now(),
+            shape: Shape::Writes { closed: false },
             extra_dirs: HashSet::new(),
             notify,
         };
@@ -172,6 +190,15 @@ impl Watcher {
                 self.absorb(event);
                 continue;
             };
+            if self.shape == (Shape::Writes { closed: true }) {
+                // What the queue already holds belongs to the same save.
+                while let Ok(event) = self.events.try_recv() {
+                    self.absorb(event);
+                }
+                if self.shape == (Shape::Writes { closed: true }) {
+                    return Some(self.take());
+                }
+            }
             let deadline = (self.last + DEBOUNCE).min(first + MAX_BATCH_DELAY);
             tokio::select! {
                 biased;
@@ -196,6 +223,7 @@ impl Watcher {
 
     fn take(&mut self) -> Batch {
         self.first = None;
+        self.shape = Shape::Writes { closed: false };
         std::mem::take(&mut self.pending)
     }
 
@@ -205,8 +233,9 @@ impl Watcher {
         // Errors during the stream (a subdirectory that vanished before it
         // could be watched) name no change the next rebuild could act on.
         let Ok(event) = event else { return };
-        // Reads, and closing a file after writing it, change nothing.
-        if matches!(event.kind, EventKind::Access(_)) {
+        // Reads change nothing; closing a file after writing it finishes a write.
+        let closed_after_write = matches!(event.kind, EventKind::Access(AccessKind::Close(AccessMode::Write)));
+        if matches!(event.kind, EventKind::Access(_)) && !closed_after_write {
             return;
         }
         let mut relevant = false;
@@ -232,6 +261,13 @@ impl Watcher {
             let now = Instant::now();
             self.first.get_or_insert(now);
             self.last = now;
+            self.shape = match (self.shape, event.kind) {
+                (Shape::Writes { .. }, _) if closed_after_write => Shape::Writes { closed: true },
+                (Shape::Writes { .. }, EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any)) => {
+                    Shape::Writes { closed: false }
+                }
+                _ => Shape::Other,
+            };
         }
     }
 }
@@ -330,6 +366,17 @@ mod tests {
         let batches = collect(&mut watcher, |all| paths.iter().all(|path| all.paths.contains(path))).await;
         writer.await.expect("writer").expect("write");
         assert!(batches.len() <= 3, "{} batches for one burst", batches.len());
+    }
+
+    #[tokio::test]
+    async fn a_save_in_place_of_an_existing_file_is_one_batch_of_that_file() {
+        let (_dir, root, mut watcher) = site();
+        let path = root.join("content/a.md");
+        fs::write(&path, "# A").expect("write");
+        collect(&mut watcher, |all| all.paths.contains(&path)).await;
+        fs::write(&path, "# A, again").expect("write");
+        let batches = collect(&mut watcher, |all| all.paths.contains(&path)).await;
+        assert_eq!(batches, [Batch { paths: [path].into() }]);
     }
 
     #[tokio::test]
