@@ -32,3 +32,18 @@ fn term_page() {
     let out = build_fixture("quickstart");
     insta::assert_snapshot!(main_element(&read(out.path(), "tags/markdown/index.html")));
 }
+
+/// The site navigation of the home page, a section and a page in it: the
+/// section is the current page on its own page and the current place below.
+#[test]
+fn navigation_marks_the_current_section() {
+    let out = build_fixture("quickstart");
+    let nav = |page: &str| {
+        let html = read(out.path(), page);
+        let start = html.find("<nav class=\"site-nav\"").expect("page has the site's nav");
+        let end = start + html[start..].find("</nav>").expect("nav ends") + "</nav>".len();
+        format!("{page}:\n{}", &html[start..end])
+    };
+    let pages = ["index.html", "blog/index.html", "blog/hello-bengal/index.html"];
+    insta::assert_snapshot!(pages.map(nav).join("\n"));
+}
