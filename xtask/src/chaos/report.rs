@@ -124,9 +124,12 @@ pub fn finish(outcomes: &[Outcome], json: Option<&Path>) -> Result<(), String> {
 /// Ports, pids, paths and durations vary between runs; the rest must not.
 /// The site's path goes first, whole; then numbers are replaced only as
 /// whole tokens (a run of digits), so that a pid containing the port's
-/// digits, or a port inside a longer number, is never mangled.
+/// digits, or a port inside a longer number, is never mangled. The
+/// terminal's echo of Ctrl+C (`^C`) goes too: the kernel sends the signal
+/// before it echoes, so the server's first line may come before or after
+/// the echo, and where it lands says nothing about the server.
 pub fn redact(text: &str, site: &Path, port: u16, pids: &[u32]) -> String {
-    let text = text.replace(&site.display().to_string(), "[SITE]");
+    let text = text.replace(&site.display().to_string(), "[SITE]").replace("^C", "");
     let mut redacted = String::with_capacity(text.len());
     for line in text.lines() {
         let line = redact_numbers(line, port, pids);
@@ -187,6 +190,15 @@ pub fn snapshot(name: &str, log: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_terminals_echo_of_ctrl_c_is_dropped_wherever_it_lands() {
+        let echoed_first = "^CReceived SIGINT, shutting down\n✓ stopped accepting on [::1]:5173\n";
+        let echoed_later = "Received SIGINT, shutting down\n^C✓ stopped accepting on [::1]:5173\n";
+        let expected = "Received SIGINT, shutting down\n✓ stopped accepting on [::1]:<PORT>\n";
+        assert_eq!(redact(echoed_first, Path::new("/x"), 5173, &[]), expected);
+        assert_eq!(redact(echoed_later, Path::new("/x"), 5173, &[]), expected);
+    }
 
     #[test]
     fn a_pid_containing_the_port_s_digits_is_redacted_whole() {
