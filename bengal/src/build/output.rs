@@ -134,7 +134,6 @@ pub struct Staged {
     temp: Option<PathBuf>,
     /// Whether the artifact is a file copied as it is.
     pub copied: bool,
-    moved: bool,
 }
 
 impl Drop for Staged {
@@ -181,10 +180,10 @@ impl Staging {
             }
         };
         if unchanged {
-            return Ok(Staged { path, temp: None, copied, moved: false });
+            return Ok(Staged { path, temp: None, copied });
         }
         let temp = self.dir.join(self.next.fetch_add(1, Ordering::Relaxed).to_string());
-        let staged = Staged { path, temp: Some(temp.clone()), copied, moved: false };
+        let staged = Staged { path, temp: Some(temp.clone()), copied };
         match &artifact {
             Artifact::Bytes { bytes, .. } => write_new(&temp, bytes)?,
             Artifact::Copy { source, .. } => {
@@ -270,8 +269,8 @@ impl OutputDir {
         for parent in parents {
             self.real_dirs(parent, true, &mut checked)?;
         }
+        let mut changed: Vec<String> = staged.iter().filter(|f| f.temp.is_some()).map(|f| f.path.clone()).collect();
         staged.par_iter_mut().try_for_each(|file| self.move_in(file))?;
-        let mut changed: Vec<String> = staged.iter().filter(|f| f.moved).map(|f| f.path.clone()).collect();
         changed.sort();
         let mut report = WriteReport { unchanged: staged.len() - changed.len(), changed, removed: Vec::new() };
         match scope {
@@ -298,9 +297,7 @@ impl OutputDir {
         if std::fs::symlink_metadata(&target).is_ok_and(|meta| meta.is_dir()) {
             self.remove_written_dir(&file.path)?;
         }
-        std::fs::rename(&temp, &target).map_err(|err| Error::io(&target, "move it in place", err))?;
-        file.moved = true;
-        Ok(())
+        std::fs::rename(&temp, &target).map_err(|err| Error::io(&target, "move it in place", err))
     }
 
     /// Removes the files Bengal wrote that are not `wanted`, never through a

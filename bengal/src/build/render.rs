@@ -1131,9 +1131,26 @@ fn toc_tree(site: &Site, path: &str, headings: &[crate::build::markdown::Heading
     Value::Array(tree)
 }
 
-/// Whether a feed of `pages` shows page `index` among its entries.
+/// Whether a feed of `pages` shows page `index` among its entries: fewer
+/// than [`FEED_ENTRIES`] dated pages come before it in
+/// [`dated_newest_first`]'s stable order. Counted, not sorted: the dev
+/// server asks this on every edit, for lists of every page.
 pub fn feed_shows(site: &Site, pages: &[usize], index: usize) -> bool {
-    dated_newest_first(site, pages).iter().take(FEED_ENTRIES).any(|&shown| shown == index)
+    let page = &site.pages[index];
+    let Some(at) = pages.iter().position(|&p| p == index).filter(|_| page.source.date.is_some()) else {
+        return false;
+    };
+    let ahead = pages.iter().enumerate().filter(|&(position, &other)| {
+        let other = &site.pages[other];
+        position != at
+            && other.source.date.is_some()
+            && match crate::build::site::compare_pages(other, page) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Equal => position < at,
+                std::cmp::Ordering::Greater => false,
+            }
+    });
+    ahead.count() < FEED_ENTRIES
 }
 
 /// The dated ones of `pages`, newest first: what a feed lists.

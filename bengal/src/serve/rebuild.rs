@@ -503,6 +503,8 @@ mod tests {
         assert_eq!(feeds_showing(site, oldest, true), [Job::Feed("atom.xml".into())], "its last update changed");
         let newest = site.dated[0];
         assert_eq!(feeds_showing(site, newest, false), [Job::Feed("atom.xml".into())]);
+        assert_eq!(feeds_showing(site, site.dated[19], false), [Job::Feed("atom.xml".into())], "the 20th newest");
+        assert!(feeds_showing(site, site.dated[20], false).is_empty(), "the 21st newest");
     }
 
     #[test]
