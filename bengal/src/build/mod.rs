@@ -26,6 +26,7 @@ pub(crate) mod images;
 pub(crate) mod markdown;
 pub(crate) mod output;
 pub(crate) mod render;
+pub mod rush;
 pub(crate) mod sass;
 mod scaffold;
 pub(crate) mod search;
@@ -102,8 +103,14 @@ pub struct Built {
 /// templates, check the output directory, render in memory, write what
 /// changed. A failed build leaves the previous output untouched.
 ///
-/// `progress` is told `(done, total)` as output files are rendered.
-pub fn run(options: &BuildOptions, previous: Option<&Site>, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Built> {
+/// `progress` is told `(done, total)` as output files are rendered; the
+/// pages `rush` asks for are rendered first.
+pub fn run(
+    options: &BuildOptions,
+    previous: Option<&Site>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    rush: Option<&rush::Rush>,
+) -> Result<Built> {
     let started = Instant::now();
     let mut stages = Vec::new();
     let mut lap = Instant::now();
@@ -117,7 +124,7 @@ pub fn run(options: &BuildOptions, previous: Option<&Site>, progress: &(dyn Fn(u
     stage("load templates");
     let mut output_dir = OutputDir::open(&output);
     let staging = output_dir.staging()?;
-    let staged = render::render_site(&site, &templates, &staging, progress)?;
+    let staged = render::render_site(&site, &templates, &staging, progress, rush)?;
     stage("render and stage files");
     let assets = staged.iter().filter(|file| file.copied).count();
     let report = output_dir.commit(staged, Scope::Whole)?;

@@ -18,6 +18,7 @@ use crate::build::frontmatter::SortBy;
 use crate::build::highlight;
 use crate::build::html::escape_html;
 use crate::build::output::{Artifact, Staged, Staging};
+use crate::build::rush::{Rush, RushedJobs};
 use crate::build::site::{Page, Section, Site, page_title, section_relative_path};
 use crate::build::templates::{SiteData, THEME_STATIC, Templates};
 use crate::build::{sass, search};
@@ -132,7 +133,7 @@ impl Job {
 }
 
 /// Renders every output file of `site`, in parallel, each staged as soon
-/// as it is rendered.
+/// as it is rendered; the pages `rush` asks for first.
 ///
 /// `progress` is told `(done, total)` as files are rendered.
 pub fn render_site(
@@ -140,35 +141,49 @@ pub fn render_site(
     templates: &Templates,
     staging: &Staging,
     progress: &(dyn Fn(usize, usize) + Sync),
+    rush: Option<&Rush>,
 ) -> Result<Vec<Staged>> {
-    render_jobs(site, templates, &plan(site)?, staging, progress)
+    render_jobs(site, templates, &plan(site)?, staging, progress, rush)
 }
 
 /// Renders the given jobs of `site`, in parallel, each staged as soon as
-/// it is rendered, so that no rendered file waits in memory.
+/// it is rendered, so that no rendered file waits in memory; the pages
+/// `rush` asks for are rendered before the next job.
 pub fn render_jobs(
     site: &Site,
     templates: &Templates,
     jobs: &[Job],
     staging: &Staging,
     progress: &(dyn Fn(usize, usize) + Sync),
+    rush: Option<&Rush>,
 ) -> Result<Vec<Staged>> {
     let data = TemplateData::new(site, PageFields::read_by(templates));
     templates.set_site_data(data.site_data(templates.uses_site_functions()));
     let total = jobs.len();
     let done = AtomicUsize::new(0);
-    let rendered: Vec<Result<Vec<Staged>>> = jobs
-        .par_iter()
-        .map(|job| {
-            let artifacts = match job {
-                Job::SearchIndex => data.search_index()?,
-                Job::Sass => compile_sass(site)?,
-                _ => vec![data.run(job, templates)?],
-            };
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            artifacts.into_iter().map(|artifact| staging.stage(artifact)).collect()
+    let render = |index: usize| -> Result<Vec<Artifact>> {
+        let artifacts = match &jobs[index] {
+            Job::SearchIndex => data.search_index()?,
+            Job::Sass => compile_sass(site)?,
+            job => vec![data.run(job, templates)?],
+        };
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+        Ok(artifacts)
+    };
+    let pages = || jobs.iter().enumerate().filter_map(|(index, job)| Some((data.page_file(job)?, index))).collect();
+    let rushed = rush.map(|rush| RushedJobs::new(rush, jobs.len()));
+    let mut rendered: Vec<Result<Vec<Staged>>> = (0..jobs.len())
+        .into_par_iter()
+        .map(|index| {
+            if rushed.as_ref().is_some_and(|rushed| !rushed.before(index, pages, render, staging)) {
+                return Ok(Vec::new());
+            }
+            render(index)?.into_iter().map(|artifact| staging.stage(artifact)).collect()
         })
         .collect();
+    for (index, staged) in rushed.map(RushedJobs::into_staged).unwrap_or_default() {
+        rendered[index] = staged;
+    }
     // Every error, in the jobs' order (which follows the content's paths).
     let mut staged: Vec<Staged> = crate::error::all(rendered)?.into_iter().flatten().collect();
     for (source, path) in templates.processed_images() {
@@ -368,6 +383,11 @@ fn section_pager_word(section: &Section) -> &str {
 /// `/docs/blog/hello/` → `blog/hello/` (the base path removed).
 fn output_dir_of(site: &Site, path: &str) -> String {
     path.strip_prefix(&site.config.base_path).unwrap_or(path).trim_start_matches('/').to_owned()
+}
+
+/// The file a page at site path `path` is written to.
+fn index_file(site: &Site, path: &str) -> String {
+    format!("{}index.html", output_dir_of(site, path))
 }
 
 /// A paginated list: its pages in order, where it lives, the word of its
@@ -588,7 +608,7 @@ impl<'s> TemplateData<'s> {
                 let mut context = self.context(&page.source.path, &template, templates);
                 put(&mut context, "page", self.page_full(*index));
                 let html = templates.render(&template, &context, &page.source.file)?;
-                Ok(bytes(format!("{}index.html", output_dir_of(site, &page.source.path)), html))
+                Ok(bytes(index_file(site, &page.source.path), html))
             }
             Job::SectionPager { section, pager } => {
                 let template = job.template(site, templates).unwrap_or(Cow::Borrowed("section.html"));
@@ -606,7 +626,7 @@ impl<'s> TemplateData<'s> {
                 put(&mut context, "terms", value["terms"].clone());
                 put(&mut context, "taxonomy", value);
                 let html = templates.render(&template, &context, Path::new(&path))?;
-                Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
+                Ok(bytes(index_file(site, &path), html))
             }
             Job::TermPager { taxonomy, term, pager } => {
                 let term_data = &site.taxonomies[*taxonomy].terms[*term];
@@ -624,7 +644,7 @@ impl<'s> TemplateData<'s> {
                     put(&mut context, "paginator", self.paginator(&list, *pager));
                 }
                 let html = templates.render(&template, &context, Path::new(&path))?;
-                Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
+                Ok(bytes(index_file(site, &path), html))
             }
             // A Zola site with a look of its own but no 404.html gets
             // Zola's plain page, not one in Bengal's theme.
@@ -673,7 +693,7 @@ impl<'s> TemplateData<'s> {
                     let path = site.config.site_path(target.trim_start_matches('/'));
                     (path.clone(), site.config.permalink(&path))
                 };
-                let file = format!("{}index.html", output_dir_of(site, &section.source.path));
+                let file = index_file(site, &section.source.path);
                 Ok(bytes(file, redirect_page(&path, &permalink)))
             }
             Job::Sitemap => {
@@ -737,7 +757,7 @@ impl<'s> TemplateData<'s> {
             put(&mut context, "paginator", self.paginator(&List { pages, base, word, per }, pager));
         }
         let html = templates.render(template, &context, &file)?;
-        Ok(bytes(format!("{}index.html", output_dir_of(site, &path)), html))
+        Ok(bytes(index_file(site, &path), html))
     }
 
     /// A section with Zola's names and shapes. Its `subsections` are objects
@@ -815,6 +835,26 @@ impl<'s> TemplateData<'s> {
             "total_pages": pages.len(),
         });
         with_field(value, "pages", shown)
+    }
+
+    /// The file a job that renders one page writes (a page, a list page, a
+    /// taxonomy's page); `None` for other jobs.
+    fn page_file(&self, job: &Job) -> Option<String> {
+        let site = self.site;
+        let path = match job {
+            Job::Page(index) => Cow::Borrowed(site.pages[*index].source.path.as_str()),
+            Job::SectionPager { section, pager } => {
+                let section = &site.sections[*section];
+                Cow::Owned(pager_path(&section.source.path, section_pager_word(section), *pager))
+            }
+            Job::Taxonomy(t) => Cow::Owned(site.config.taxonomy_path(&site.taxonomies[*t].name)),
+            Job::TermPager { taxonomy, term, pager } => {
+                let options = site.config.taxonomy(&site.taxonomies[*taxonomy].name);
+                Cow::Owned(pager_path(&self.term_path(*taxonomy, *term), taxonomy_pager_word(options), *pager))
+            }
+            _ => return None,
+        };
+        Some(index_file(site, &path))
     }
 
     fn term_path(&self, taxonomy: usize, term: usize) -> String {

@@ -8,7 +8,7 @@ pub fn run(args: &BuildArgs, ui: &Ui) -> Result<()> {
     let options =
         BuildOptions { root: args.root.clone(), drafts: args.drafts, output: args.output.clone(), base_url: None };
     let progress = ui.progress("Building");
-    let built = build::run(&options, None, &|done, total| progress.update(done, total));
+    let built = build::run(&options, None, &|done, total| progress.update(done, total), None);
     progress.finish();
     let summary = built?.summary;
     ui.config_notes(&summary.config);

@@ -22,6 +22,7 @@ use tower_http::services::ServeFile;
 
 use super::livereload::{self, LiveReload};
 use crate::build::html::escape_html;
+use crate::build::rush::Rush;
 
 /// Told the method, path and status of every request.
 pub type RequestLog = Box<dyn Fn(&str, &str, StatusCode) + Send + Sync>;
@@ -39,12 +40,20 @@ struct Inner {
     cancel: CancellationToken,
     /// False until the first build is done; page requests wait for it.
     ready: tokio::sync::watch::Sender<bool>,
+    /// Pages asked for while the first build runs, which it renders first.
+    rush: Arc<Rush>,
     log: RequestLog,
 }
 
 impl AppState {
     /// State for a server of `output` (which must exist).
-    pub fn new(output: PathBuf, allowed_hosts: Vec<String>, cancel: CancellationToken, log: RequestLog) -> AppState {
+    pub fn new(
+        output: PathBuf,
+        allowed_hosts: Vec<String>,
+        cancel: CancellationToken,
+        rush: Arc<Rush>,
+        log: RequestLog,
+    ) -> AppState {
         let output = std::fs::canonicalize(&output).unwrap_or(output);
         AppState(Arc::new(Inner {
             output,
@@ -53,6 +62,7 @@ impl AppState {
             first_build_error: RwLock::new(None),
             cancel,
             ready: tokio::sync::watch::channel(false).0,
+            rush,
             log,
         }))
     }
@@ -152,6 +162,18 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")], "405 Method Not Allowed\n")
             .into_response();
     }
+    let raw_path = request.uri().path().to_owned();
+    if request.method() == Method::GET
+        && let Some(file) = page_file(&raw_path)
+    {
+        let rushed = state.0.rush.ask(file.clone());
+        tokio::select! {
+            bytes = rushed => if let Ok(bytes) = bytes {
+                return html_response(StatusCode::OK, inject(bytes, &state.live().current(), Some(&file)));
+            },
+            () = state.0.cancel.cancelled() => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
+    }
     let mut ready = state.0.ready.subscribe();
     tokio::select! {
         _ = ready.wait_for(|ready| *ready) => {}
@@ -163,7 +185,6 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
         let page = error_page(error, &state.live().current());
         return html_response(StatusCode::INTERNAL_SERVER_ERROR, page.into_bytes());
     }
-    let raw_path = request.uri().path().to_owned();
     // Bengal's record of what it wrote is not part of the site.
     let Some(relative) = safe_relative_path(&raw_path).filter(|p| p != Path::new(crate::build::output::RECORD_FILE))
     else {
@@ -201,6 +222,17 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
     match ServeFile::new(&file).oneshot(request).await {
         Ok(response) => response.map(Body::new),
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    }
+}
+
+/// The output file a request for a page names: `blog/hello/index.html` for
+/// `/blog/hello/` or `/blog/hello/index.html`; `None` for anything else.
+fn page_file(raw_path: &str) -> Option<String> {
+    let relative = safe_relative_path(raw_path)?;
+    if raw_path.ends_with('/') {
+        Some(crate::paths::slash_path(&relative.join("index.html")))
+    } else {
+        is_html(&relative).then(|| crate::paths::slash_path(&relative))
     }
 }
 

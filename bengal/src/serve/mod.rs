@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::build::output::WriteReport;
+use crate::build::rush::Rush;
 use crate::build::{BuildOptions, ConfigNotes};
 use crate::error::{Error, Result};
 use crate::lifecycle::{Lifecycle, Shutdown, Trigger, failpoint, failpoint_set};
@@ -39,6 +40,7 @@ use http::AppState;
 use livereload::Message;
 use ports::Skipped;
 use rebuild::Rebuilder;
+use resume::Record;
 
 /// How long requests in flight may run on after shutdown begins.
 pub const REQUEST_GRACE: Duration = Duration::from_millis(500);
@@ -72,9 +74,13 @@ pub enum ServerEvent {
         /// Addresses bound.
         addrs: Vec<std::net::SocketAddr>,
     },
-    /// The last server's output is served as it is, its site's files all
-    /// unchanged since it was built; the first build runs behind it.
-    Resumed,
+    /// The last server's output is served at once, the first build behind
+    /// it; `changed`: some of the site's files changed since it was made
+    /// (the pages asked for are then rendered first).
+    Resumed {
+        /// Files changed since the output was made.
+        changed: bool,
+    },
     /// The first build finished.
     Built {
         /// How long it took.
@@ -161,7 +167,8 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
         log_events(ServerEvent::Request { method: method.to_owned(), path: path.to_owned(), status: status.as_u16() });
     });
     let streams = CancellationToken::new();
-    let state = AppState::new(output.clone(), options.allowed_hosts.clone(), streams.clone(), log);
+    let rush = Arc::new(if failpoint_set("hold_build_for_two_requests") { Rush::holding(2) } else { Rush::new() });
+    let state = AppState::new(output.clone(), options.allowed_hosts.clone(), streams.clone(), rush.clone(), log);
 
     // Listeners serve from now on; page requests wait for the first build.
     let addrs = bound.addrs();
@@ -185,14 +192,20 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     // between the build and the banner.
     let watcher = Watcher::start(&options.root, &output)?;
     failpoint("after_watcher")?;
-    // The output of the last server, when the site's files are all as it
-    // recorded, is served at once and the first build runs behind it.
-    let resumed = resume::Stamp::take(&build).is_some_and(|stamp| stamp.is_recorded(&options.root));
+    // The output of the last server, when its record is this binary's, is
+    // served at once and the first build runs behind it, rendering first
+    // the pages asked for unless no file changed.
+    let record = resume::Stamp::take(&build).map_or(Record::Unusable, |stamp| stamp.recorded(&options.root, &output));
     let mut rebuilder = Rebuilder::new(build);
+    if record == Record::Current {
+        rush.close();
+    } else {
+        rebuilder = rebuilder.rushing(rush);
+    }
     let mut first_batch = None;
-    if resumed {
+    if record != Record::Unusable {
         first_batch = Some(watch::Batch { paths: [options.root.clone()].into() });
-        events(ServerEvent::Resumed);
+        events(ServerEvent::Resumed { changed: record == Record::Stale });
     } else {
         let started = Instant::now();
         let (returned, first) = run_blocking(move || {

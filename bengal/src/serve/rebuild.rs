@@ -15,10 +15,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::build::content;
 use crate::build::output::{OutputDir, Scope, WriteReport};
 use crate::build::render::{self, Job, section_paginate_by};
+use crate::build::rush::Rush;
 use crate::build::site::{Page, Site};
 use crate::build::templates::{DATA_FUNCTIONS, SITE_FUNCTIONS, Templates};
 use crate::build::{self, BuildOptions, ConfigNotes};
@@ -44,6 +46,8 @@ pub struct Rebuilder {
     failed: BTreeSet<PathBuf>,
     /// Wall time of each step of the last rebuild, for `--verbose`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// The requests the next full build renders first; closed once it ends.
+    rush: Option<Arc<Rush>>,
 }
 
 /// What a batch of changes asks for.
@@ -62,7 +66,14 @@ struct Plan {
 impl Rebuilder {
     /// A rebuilder that has built nothing yet.
     pub fn new(options: BuildOptions) -> Self {
-        Rebuilder { options, last: None, failed: BTreeSet::new(), timings: Vec::new() }
+        Rebuilder { options, last: None, failed: BTreeSet::new(), timings: Vec::new(), rush: None }
+    }
+
+    /// The next full build renders first the pages `rush` asks for, and
+    /// closes it when it ends.
+    pub fn rushing(mut self, rush: Arc<Rush>) -> Self {
+        self.rush = Some(rush);
+        self
     }
 
     /// The site root.
@@ -115,7 +126,12 @@ impl Rebuilder {
     fn full_reusing(&mut self, reuse: bool) -> Result<WriteReport> {
         let previous = self.last.as_ref().filter(|_| reuse).map(|b| &b.site);
         let stamp = Stamp::take(&self.options);
-        let built = build::run(&self.options, previous, &|_, _| {})?;
+        let rush = self.rush.take();
+        let built = build::run(&self.options, previous, &|_, _| {}, rush.as_deref());
+        if let Some(rush) = rush {
+            rush.close();
+        }
+        let built = built?;
         if let Some(stamp) = stamp {
             stamp.save(&self.options.root);
         }
@@ -196,7 +212,7 @@ impl Rebuilder {
         jobs.retain(|job| render::wanted(&last.site, job) && seen.insert(format!("{job:?}")));
         step(&mut self.timings, "read changes");
         let staging = last.output.staging()?;
-        let staged = render::render_jobs(&last.site, &last.templates, &jobs, &staging, &|_, _| {})?;
+        let staged = render::render_jobs(&last.site, &last.templates, &jobs, &staging, &|_, _| {}, None)?;
         step(&mut self.timings, "render");
         let report = last.output.commit(staged, Scope::Part);
         step(&mut self.timings, "write");

@@ -1,12 +1,15 @@
 //! A restart that costs nothing: after each full build that succeeds, the
 //! server records in `.bengal/` what the output in `.bengal/serve/` was built
-//! from. A server started on a site whose files are all as recorded serves
-//! that output at once and builds behind it, which finds nothing to write.
+//! from. A server started on that output serves it at once and builds behind
+//! it: a build that finds nothing to write when the site's files are all as
+//! recorded; otherwise one that renders first each page asked for meanwhile
+//! ([`crate::build::rush`]), so that no changed page is served as it was.
 //!
 //! The record is trusted only when it is whole and names this very binary
-//! (its version, size and time), the same URL and the same drafts setting;
-//! anything else (another Bengal, a torn or foreign file) is ignored and the
-//! site is built before it is served, as on a first start.
+//! (its version, size and time), the same URL and the same drafts setting,
+//! and the output is whole; anything else (another Bengal, a torn or foreign
+//! file) is ignored and the site is built before it is served, as on a first
+//! start.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -57,12 +60,40 @@ impl Stamp {
         }
     }
 
-    /// Whether the recorded stamp is this one: the output is what these
-    /// files make.
-    pub fn is_recorded(&self, root: &Path) -> bool {
-        let Ok(Some(bytes)) = crate::paths::read_regular_file(&root.join(RECORD), MAX_RECORD) else { return false };
-        serde_json::from_slice::<Stamp>(&bytes).is_ok_and(|recorded| recorded == *self)
+    /// What the record says of `output` against this stamp.
+    pub fn recorded(&self, root: &Path, output: &Path) -> Record {
+        let Ok(Some(bytes)) = crate::paths::read_regular_file(&root.join(RECORD), MAX_RECORD) else {
+            return Record::Unusable;
+        };
+        let whole = output.join(crate::build::output::RECORD_FILE).is_file();
+        match serde_json::from_slice::<Stamp>(&bytes) {
+            Ok(recorded)
+                if whole
+                    && recorded.bengal == self.bengal
+                    && recorded.url == self.url
+                    && recorded.drafts == self.drafts =>
+            {
+                if recorded.inputs == self.inputs {
+                    Record::Current
+                } else {
+                    Record::Stale
+                }
+            }
+            _ => Record::Unusable,
+        }
     }
+}
+
+/// What a record says of the output of the last server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// Made from the site's files as they are: served as it is.
+    Current,
+    /// Made by this binary for this URL, from files changed since: served
+    /// while the build behind it renders first the pages asked for.
+    Stale,
+    /// Missing, torn, or not this binary's for this URL: built first.
+    Unusable,
 }
 
 fn this_binary() -> Option<String> {
