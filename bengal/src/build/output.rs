@@ -10,10 +10,15 @@
 //!    (atomic per file), leaves unchanged files alone (their mtimes and ETags
 //!    stay), and removes files the site no longer produces, but only those
 //!    it wrote itself ([`RECORD_FILE`]), and never through a symlink.
+//!
+//! An output folder that did not exist before the build has no last good
+//! site to keep and no reader: each file is written in its place at once,
+//! and removed again (with the folders it left empty) if the build fails.
 
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
@@ -119,27 +124,52 @@ pub enum Scope {
 /// nothing behind.
 #[derive(Debug)]
 pub struct Staging {
-    output: PathBuf,
+    output: Arc<Path>,
     dir: PathBuf,
-    /// Whether the output directory was made for this build.
+    /// Whether the output directory was made for this build: files are
+    /// then written in their place.
     made_output: bool,
     next: AtomicUsize,
 }
 
-/// One staged artifact: its output path and, when its bytes differ from
-/// the file there, the staged file (removed when dropped uncommitted).
+/// One staged artifact: its output path and where its bytes wait.
 #[derive(Debug)]
 pub struct Staged {
     pub path: String,
-    temp: Option<PathBuf>,
+    written: Written,
     /// Whether the artifact is a file copied as it is.
     pub copied: bool,
 }
 
+/// Where a staged artifact's bytes are; a file not yet committed is
+/// removed when its [`Staged`] is dropped.
+#[derive(Debug)]
+enum Written {
+    /// The output holds the same bytes already; or committed.
+    Nowhere,
+    /// In this file of the staging folder, to be moved in place.
+    Staged(PathBuf),
+    /// In its place already, in an output folder made for this build
+    /// (its root).
+    InPlace(Arc<Path>),
+}
+
+impl Staged {
+    fn changed(&self) -> bool {
+        !matches!(self.written, Written::Nowhere)
+    }
+}
+
 impl Drop for Staged {
     fn drop(&mut self) {
-        if let Some(temp) = self.temp.take() {
-            let _ = std::fs::remove_file(temp);
+        match std::mem::replace(&mut self.written, Written::Nowhere) {
+            Written::Nowhere => {}
+            Written::Staged(temp) => drop(std::fs::remove_file(temp)),
+            Written::InPlace(output) => {
+                if std::fs::remove_file(output.join(&self.path)).is_ok() {
+                    remove_empty_parents(&output, &self.path);
+                }
+            }
         }
     }
 }
@@ -155,7 +185,7 @@ impl Staging {
             std::fs::remove_dir_all(&dir).map_err(|err| Error::io(&dir, "remove a stale staging folder", err))?;
         }
         std::fs::create_dir(&dir).map_err(|err| Error::io(&dir, "create the staging folder", err))?;
-        Ok(Staging { output: output.to_path_buf(), dir, made_output, next: AtomicUsize::new(0) })
+        Ok(Staging { output: Arc::from(output), dir, made_output, next: AtomicUsize::new(0) })
     }
 
     /// Stages `artifact`: checks its path, and writes it to the staging
@@ -170,6 +200,9 @@ impl Staging {
         }
         let target = self.output.join(&path);
         let copied = matches!(artifact, Artifact::Copy { .. });
+        if self.made_output {
+            return self.write_in_place(artifact, path, &target);
+        }
         let unchanged = match &artifact {
             Artifact::Bytes { bytes, .. } => {
                 has_length(&target, bytes.len() as u64) && std::fs::read(&target).is_ok_and(|old| old == *bytes)
@@ -180,18 +213,43 @@ impl Staging {
             }
         };
         if unchanged {
-            return Ok(Staged { path, temp: None, copied });
+            return Ok(Staged { path, written: Written::Nowhere, copied });
         }
         let temp = self.dir.join(self.next.fetch_add(1, Ordering::Relaxed).to_string());
-        let staged = Staged { path, temp: Some(temp.clone()), copied };
-        match &artifact {
-            Artifact::Bytes { bytes, .. } => write_new(&temp, bytes)?,
-            Artifact::Copy { source, .. } => {
-                std::fs::copy(source, &temp).map_err(|err| Error::io(source, "copy it", err))?;
-            }
-        }
+        let staged = Staged { path, written: Written::Staged(temp.clone()), copied };
+        write_artifact(&artifact, &temp)?;
         Ok(staged)
     }
+
+    /// Writes `artifact` at `target` in an output made for this build,
+    /// where nothing else can be.
+    fn write_in_place(&self, artifact: Artifact, path: String, target: &Path) -> Result<Staged> {
+        if let Some(parent) = target.parent() {
+            create_dir(parent)?;
+        }
+        if std::fs::symlink_metadata(target).is_ok() {
+            return Err(two_outputs(&path));
+        }
+        let copied = matches!(artifact, Artifact::Copy { .. });
+        let staged = Staged { path, written: Written::InPlace(self.output.clone()), copied };
+        write_artifact(&artifact, target)?;
+        Ok(staged)
+    }
+}
+
+/// Writes `artifact` to `file`, which must not exist.
+fn write_artifact(artifact: &Artifact, file: &Path) -> Result<()> {
+    match artifact {
+        Artifact::Bytes { bytes, .. } => write_new(file, bytes),
+        Artifact::Copy { source, .. } => {
+            std::fs::copy(source, file).map(drop).map_err(|err| Error::io(source, "copy it", err))
+        }
+    }
+}
+
+fn two_outputs(path: &str) -> Error {
+    Error::new(format!("two outputs would be written to {path}"))
+        .with_hint("a file in static/ or an alias has the same path as a page; rename one of them")
 }
 
 impl Drop for Staging {
@@ -257,19 +315,19 @@ impl OutputDir {
         let mut wanted = HashSet::with_capacity(staged.len());
         for file in &staged {
             if !wanted.insert(file.path.clone()) {
-                return Err(Error::new(format!("two outputs would be written to {}", file.path))
-                    .with_hint("a file in static/ or an alias has the same path as a page; rename one of them"));
+                return Err(two_outputs(&file.path));
             }
         }
         create_dir(&self.dir)?;
         let mut checked = HashSet::new();
-        let mut parents: Vec<&str> = staged.iter().filter(|f| f.temp.is_some()).map(|f| parent_of(&f.path)).collect();
+        let moved = staged.iter().filter(|f| matches!(f.written, Written::Staged(_)));
+        let mut parents: Vec<&str> = moved.map(|f| parent_of(&f.path)).collect();
         parents.sort_unstable();
         parents.dedup();
         for parent in parents {
             self.real_dirs(parent, true, &mut checked)?;
         }
-        let mut changed: Vec<String> = staged.iter().filter(|f| f.temp.is_some()).map(|f| f.path.clone()).collect();
+        let mut changed: Vec<String> = staged.iter().filter(|f| f.changed()).map(|f| f.path.clone()).collect();
         staged.par_iter_mut().try_for_each(|file| self.move_in(file))?;
         changed.sort();
         let mut report = WriteReport { unchanged: staged.len() - changed.len(), changed, removed: Vec::new() };
@@ -290,9 +348,10 @@ impl OutputDir {
         Ok(report)
     }
 
-    /// Moves one staged file over its target, unless it is unchanged.
+    /// Moves one staged file over its target, unless it is unchanged or
+    /// in place already.
     fn move_in(&self, file: &mut Staged) -> Result<()> {
-        let Some(temp) = file.temp.take() else { return Ok(()) };
+        let Written::Staged(temp) = std::mem::replace(&mut file.written, Written::Nowhere) else { return Ok(()) };
         let target = self.dir.join(&file.path);
         if std::fs::symlink_metadata(&target).is_ok_and(|meta| meta.is_dir()) {
             self.remove_written_dir(&file.path)?;
@@ -486,12 +545,24 @@ mod tests {
         names.sort();
         assert_eq!(names, [RECORD_FILE, "a.html"]);
 
+        // A new output folder is written in place, and emptied again.
         let fresh = dir.path().join("fresh");
         {
             let staging = OutputDir::open(&fresh).staging().unwrap();
-            let _staged = staging.stage(bytes("a.html", "A")).unwrap();
+            let _staged = [staging.stage(bytes("a.html", "A")), staging.stage(bytes("deep/er/b.html", "B"))];
+            assert_eq!(std::fs::read_to_string(fresh.join("deep/er/b.html")).unwrap(), "B");
         }
         assert!(!fresh.exists(), "a first build that failed left its output directory");
+
+        // Only what the build wrote: a file put there meanwhile stays.
+        {
+            let staging = OutputDir::open(&fresh).staging().unwrap();
+            let _staged = staging.stage(bytes("deep/b.html", "B")).unwrap();
+            std::fs::write(fresh.join("deep/keep.txt"), "mine").unwrap();
+        }
+        let mut left: Vec<_> = walkdir::WalkDir::new(&fresh).into_iter().map(|e| e.unwrap().into_path()).collect();
+        left.sort();
+        assert_eq!(left, [fresh.clone(), fresh.join("deep"), fresh.join("deep/keep.txt")]);
     }
 
     #[test]
