@@ -217,12 +217,15 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
         match first {
             // A build that succeeded is the last good one, which has its notes.
             Ok(_) => {
+                rebuilder.record();
                 if let Some(config) = rebuilder.config_notes() {
                     events(ServerEvent::Built { elapsed: started.elapsed(), config });
                 }
             }
             Err(err) => {
                 state.set_first_build_error(Some(err.clone()));
+                // Pages rendered first while it ran show it too.
+                state.live().failed(Message::from_error(&err, &options.root));
                 events(ServerEvent::BuildFailed(err));
             }
         }
@@ -334,6 +337,12 @@ async fn watch_and_rebuild(
                     state.live().built(&report);
                     let steps = std::mem::take(&mut rebuilder.timings);
                     events(ServerEvent::Rebuilt { report, elapsed: started.elapsed(), steps });
+                    // Once the update is out: it hashes every input's path.
+                    rebuilder = run_blocking(move || {
+                        rebuilder.record();
+                        rebuilder
+                    })
+                    .await?;
                 }
                 Err(err) => {
                     // Changes that came during the rebuild may be the rest of

@@ -48,6 +48,10 @@ pub struct Rebuilder {
     pub timings: Vec<(&'static str, std::time::Duration)>,
     /// The requests the next full build renders first; closed once it ends.
     rush: Option<Arc<Rush>>,
+    /// What the output was last built from, kept up to date by each
+    /// rebuild; `unrecorded` until written to `.bengal/` ([`Rebuilder::record`]).
+    stamp: Option<Stamp>,
+    unrecorded: bool,
 }
 
 /// What a batch of changes asks for.
@@ -66,7 +70,15 @@ struct Plan {
 impl Rebuilder {
     /// A rebuilder that has built nothing yet.
     pub fn new(options: BuildOptions) -> Self {
-        Rebuilder { options, last: None, failed: BTreeSet::new(), timings: Vec::new(), rush: None }
+        Rebuilder {
+            options,
+            last: None,
+            failed: BTreeSet::new(),
+            timings: Vec::new(),
+            rush: None,
+            stamp: None,
+            unrecorded: false,
+        }
     }
 
     /// The next full build renders first the pages `rush` asks for, and
@@ -132,9 +144,8 @@ impl Rebuilder {
             rush.close();
         }
         let built = built?;
-        if let Some(stamp) = stamp {
-            stamp.save(&self.options.root);
-        }
+        self.stamp = stamp;
+        self.unrecorded = self.stamp.is_some();
         self.last = Some(Built { site: built.site, templates: built.templates, output: built.output });
         Ok(built.summary.report)
     }
@@ -144,11 +155,37 @@ impl Rebuilder {
     pub fn apply(&mut self, batch: &Batch) -> Result<WriteReport> {
         let mut batch = batch.clone();
         batch.paths.append(&mut self.failed);
+        // Seen before the rebuild reads them: a save meanwhile makes the
+        // stamp stale, never wrong. A full build takes a stamp of its own.
+        let mut kept = self.stamp.take();
+        let looked = kept.as_ref().map(|stamp| stamp.look(&batch.paths));
         let result = self.rebuild(&batch);
         if result.is_err() {
             self.failed = batch.paths;
         }
+        if self.stamp.is_none() {
+            if result.is_ok() {
+                match (looked.flatten(), kept.as_mut()) {
+                    (Some(looked), Some(stamp)) => stamp.update(looked),
+                    // A symlink appeared: no stamp can vouch for its target.
+                    _ => kept = None,
+                }
+                self.unrecorded = kept.is_some();
+            }
+            self.stamp = kept;
+        }
         result
+    }
+
+    /// Writes the stamp of the last good build to `.bengal/`, if not yet
+    /// done: called once its update is out, as it walks no files but
+    /// hashes every path.
+    pub fn record(&mut self) {
+        if std::mem::take(&mut self.unrecorded)
+            && let Some(stamp) = &self.stamp
+        {
+            stamp.save(&self.options.root);
+        }
     }
 
     fn rebuild(&mut self, batch: &Batch) -> Result<WriteReport> {
