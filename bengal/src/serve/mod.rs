@@ -42,6 +42,11 @@ use ports::Skipped;
 use rebuild::Rebuilder;
 use resume::Record;
 
+/// How long the rebuild loop waits for a pause before it records what the
+/// last rebuild was built from: that hashes every input's path, a cost for
+/// a pause rather than for each save.
+const RECORD_WHEN_QUIET: Duration = Duration::from_millis(500);
+
 /// How long requests in flight may run on after shutdown begins.
 pub const REQUEST_GRACE: Duration = Duration::from_millis(500);
 
@@ -217,7 +222,6 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
         match first {
             // A build that succeeded is the last good one, which has its notes.
             Ok(_) => {
-                rebuilder.record();
                 if let Some(config) = rebuilder.config_notes() {
                     events(ServerEvent::Built { elapsed: started.elapsed(), config });
                 }
@@ -304,6 +308,17 @@ async fn watch_and_rebuild(
     loop {
         let next = match first.take() {
             Some(batch) => Some(batch),
+            None if rebuilder.unrecorded() => tokio::select! {
+                batch = watcher.next_batch(cancel) => batch,
+                () = tokio::time::sleep(RECORD_WHEN_QUIET) => {
+                    rebuilder = run_blocking(move || {
+                        rebuilder.record();
+                        rebuilder
+                    })
+                    .await?;
+                    continue;
+                }
+            },
             None => watcher.next_batch(cancel).await,
         };
         let Some(mut batch) = next else { break };
@@ -337,12 +352,6 @@ async fn watch_and_rebuild(
                     state.live().built(&report);
                     let steps = std::mem::take(&mut rebuilder.timings);
                     events(ServerEvent::Rebuilt { report, elapsed: started.elapsed(), steps });
-                    // Once the update is out: it hashes every input's path.
-                    rebuilder = run_blocking(move || {
-                        rebuilder.record();
-                        rebuilder
-                    })
-                    .await?;
                 }
                 Err(err) => {
                     // Changes that came during the rebuild may be the rest of
@@ -367,6 +376,8 @@ async fn watch_and_rebuild(
             }
         }
     }
+    // Stopping: the next server starts from what the last rebuild built.
+    rebuilder.record();
     Ok(())
 }
 

@@ -177,9 +177,13 @@ impl Rebuilder {
         result
     }
 
+    /// Whether the last good build is not recorded in `.bengal/` yet.
+    pub fn unrecorded(&self) -> bool {
+        self.unrecorded
+    }
+
     /// Writes the stamp of the last good build to `.bengal/`, if not yet
-    /// done: called once its update is out, as it walks no files but
-    /// hashes every path.
+    /// done: it walks no file but hashes every input's path.
     pub fn record(&mut self) {
         if std::mem::take(&mut self.unrecorded)
             && let Some(stamp) = &self.stamp

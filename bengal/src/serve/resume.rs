@@ -190,7 +190,11 @@ impl Files {
     /// In path order, the order of a walk sorted by name.
     fn hash(&self) -> String {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.entries.iter().for_each(|entry| entry.hash(&mut hasher));
+        for (path, entry) in &self.entries {
+            // Its bytes: `Path`'s own hash splits it into components.
+            path.as_os_str().as_encoded_bytes().hash(&mut hasher);
+            entry.hash(&mut hasher);
+        }
         format!("{:016x}", hasher.finish())
     }
 }

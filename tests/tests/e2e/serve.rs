@@ -141,7 +141,9 @@ fn a_failed_first_build_still_serves_the_error_until_fixed() {
     assert_eq!(page.status, 500);
     assert!(page.body.contains("content/post.md:3") && page.body.contains("livereload.js"));
 
+    // The error stands for every page, a page rendered first included.
     let mut events = EventStream::open(server.port, DEADLINE).unwrap();
+    assert_eq!(events.next_event().unwrap().0, "build-error");
     std::fs::write(site.path().join("content/post.md"), "+++\ntitle = \"Fixed\"\n+++\nNow it builds.\n").unwrap();
     assert_eq!(events.next_event().unwrap().0, "update");
     assert_eq!(server.get("/post/").status, 200);
