@@ -100,6 +100,8 @@ pub fn run(bengal: &Path, site: &Path, page: &Path, url_path: &str, edits: usize
     let first_css = css_save(0)?;
     let css = (1..=edits).map(&mut css_save).collect::<Result<Vec<_>, _>>()?;
     std::fs::remove_dir_all(site.join("static")).map_err(|err| format!("could not clear static/: {err}"))?;
+    // Rebuilt and recorded before the stop: the restart is on an unchanged site.
+    tab.wait_for(&format!("getComputedStyle(document.body).backgroundColor !== 'rgb({edits}, 1, 1)'"), WAIT)?;
 
     drop(server);
     let loads = tab.loads();
