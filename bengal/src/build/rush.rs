@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use super::output::{Artifact, Staged, Staging};
 use crate::error::Result;
 
-/// The longest a held build waits for its first ask (see [`Rush::holding`]).
+/// The longest a held build waits for its asks (see [`Rush::holding`]).
 const HOLD_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Requests waiting on a build, shared between the server and the build.
@@ -46,7 +46,7 @@ struct Asks {
 
 /// An output file asked for (relative to the output, e.g.
 /// `blog/hello/index.html`), and where its bytes go.
-pub struct Ask {
+struct Ask {
     file: String,
     answer: oneshot::Sender<Vec<u8>>,
 }
@@ -107,7 +107,8 @@ impl Rush {
     }
 
     /// Whether a held build is to look for asks again before its next job:
-    /// waits for news while no ask is answered and the hold lasts.
+    /// waits for news while fewer asks than held for are answered, and the
+    /// hold lasts.
     fn held(&self) -> bool {
         let Some((until, answers)) = self.hold else { return false };
         let asks = self.lock();
