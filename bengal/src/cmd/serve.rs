@@ -217,12 +217,16 @@ fn printer(ui: Ui, args: &ServeArgs) -> devserver::Events {
                 open_browser(&ui, &url);
             }
         }
-        ServerEvent::Resumed { changed: false } => {
-            ui.success("Serving the last build at once: no file has changed since it was made")
+        ServerEvent::Resumed { changed, config } => {
+            if let Some(config) = config {
+                ui.config_notes(&config);
+            }
+            ui.success(if changed {
+                "Serving the last build at once while what changed since is built; a page you open is built first"
+            } else {
+                "Serving the last build at once: no file has changed since it was made"
+            })
         }
-        ServerEvent::Resumed { changed: true } => ui.success(
-            "Serving the last build at once while what changed since is built; a page you open is built first",
-        ),
         ServerEvent::Built { elapsed, config } => {
             ui.config_notes(&config);
             ui.success(&format!("Built in {} ms", elapsed.as_millis()))

@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::build::output::WriteReport;
 use crate::build::rush::Rush;
+use crate::build::site::Site;
 use crate::build::{BuildOptions, ConfigNotes};
 use crate::error::{Error, Result};
 use crate::lifecycle::{Lifecycle, Shutdown, Trigger, failpoint, failpoint_set};
@@ -85,6 +86,8 @@ pub enum ServerEvent {
     Resumed {
         /// Files changed since the output was made.
         changed: bool,
+        /// What to tell about the configuration, when it reads.
+        config: Option<ConfigNotes>,
     },
     /// The first build finished.
     Built {
@@ -201,6 +204,7 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     // served at once and the first build runs behind it, rendering first
     // the pages asked for unless no file changed.
     let record = resume::Stamp::take(&build).map_or(Record::Unusable, |stamp| stamp.recorded(&options.root, &output));
+    let config = (record != Record::Unusable).then(|| Site::load_config(&build).ok()).flatten();
     let mut rebuilder = Rebuilder::new(build);
     if record == Record::Current {
         rush.close();
@@ -210,7 +214,7 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     let mut first_batch = None;
     if record != Record::Unusable {
         first_batch = Some(watch::Batch { paths: [options.root.clone()].into() });
-        events(ServerEvent::Resumed { changed: record == Record::Stale });
+        events(ServerEvent::Resumed { changed: record == Record::Stale, config: config.map(|c| ConfigNotes::of(&c)) });
     } else {
         let started = Instant::now();
         let (returned, first) = run_blocking(move || {

@@ -296,6 +296,22 @@ fn a_restart_serves_the_last_build_only_while_its_record_is_whole_and_current() 
     other_bengal.stop();
 }
 
+/// A restart tells what a first start tells of the configuration: which
+/// file was read, what of it Bengal ignores.
+#[test]
+fn a_restart_tells_of_the_configuration_as_a_first_start_does() {
+    let site = copy_fixture("zola-themed");
+    let port = free_port();
+    let note = "Read config.toml (Zola's configuration)";
+    let mut first = Server::start(site.path(), &["--port", &port]);
+    assert!(first.printed().contains(note), "{}", first.printed());
+    first.stop();
+    let mut resumed = Server::start(site.path(), &["--port", &port]);
+    let printed = resumed.wait_for_line(RESUMED);
+    assert!(resumed.printed().contains(note), "{printed}\n{}", resumed.printed());
+    resumed.stop();
+}
+
 /// A server restarted after files changed with no server running serves
 /// the last build at once, and renders first each page asked for before
 /// the build behind it is done: a changed page is never served as it was.
