@@ -303,7 +303,7 @@ fn a_restart_tells_of_the_configuration_as_a_first_start_does() {
     let site = copy_fixture("zola-themed");
     let port = free_port();
     let note = "Read config.toml (Zola's configuration)";
-    let mut first = Server::start(site.path(), &["--port", &port]);
+    let first = Server::start(site.path(), &["--port", &port]);
     assert!(first.printed().contains(note), "{}", first.printed());
     first.stop();
     let mut resumed = Server::start(site.path(), &["--port", &port]);
