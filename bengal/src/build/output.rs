@@ -217,7 +217,7 @@ impl Staging {
         }
         let temp = self.dir.join(self.next.fetch_add(1, Ordering::Relaxed).to_string());
         let staged = Staged { path, written: Written::Staged(temp.clone()), copied };
-        write_artifact(&artifact, &temp)?;
+        write_artifact(&artifact, &temp).map_err(|err| write_error(&artifact, &temp, err))?;
         Ok(staged)
     }
 
@@ -227,23 +227,39 @@ impl Staging {
         if let Some(parent) = target.parent() {
             create_dir(parent)?;
         }
-        if std::fs::symlink_metadata(target).is_ok() {
-            return Err(two_outputs(&path));
+        let written = if std::fs::symlink_metadata(target).is_ok() {
+            Err(std::io::ErrorKind::AlreadyExists.into())
+        } else {
+            write_artifact(&artifact, target)
+        };
+        match written {
+            Ok(()) => {
+                let copied = matches!(artifact, Artifact::Copy { .. });
+                Ok(Staged { path, written: Written::InPlace(self.output.clone()), copied })
+            }
+            // Another job's file: the build fails, and removes it with that job.
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(two_outputs(&path)),
+            Err(err) => {
+                let _ = std::fs::remove_file(target);
+                remove_empty_parents(&self.output, &path);
+                Err(write_error(&artifact, target, err))
+            }
         }
-        let copied = matches!(artifact, Artifact::Copy { .. });
-        let staged = Staged { path, written: Written::InPlace(self.output.clone()), copied };
-        write_artifact(&artifact, target)?;
-        Ok(staged)
     }
 }
 
 /// Writes `artifact` to `file`, which must not exist.
-fn write_artifact(artifact: &Artifact, file: &Path) -> Result<()> {
+fn write_artifact(artifact: &Artifact, file: &Path) -> std::io::Result<()> {
     match artifact {
         Artifact::Bytes { bytes, .. } => write_new(file, bytes),
-        Artifact::Copy { source, .. } => {
-            std::fs::copy(source, file).map(drop).map_err(|err| Error::io(source, "copy it", err))
-        }
+        Artifact::Copy { source, .. } => std::fs::copy(source, file).map(drop),
+    }
+}
+
+fn write_error(artifact: &Artifact, file: &Path, err: std::io::Error) -> Error {
+    match artifact {
+        Artifact::Bytes { .. } => Error::io(file, "write it", err),
+        Artifact::Copy { source, .. } => Error::io(source, "copy it", err),
     }
 }
 
@@ -468,6 +484,7 @@ fn create_dir(dir: &Path) -> Result<()> {
 pub(crate) fn write_by_rename(temp: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
     let _ = std::fs::remove_file(temp);
     let moved = write_new(temp, bytes)
+        .map_err(|err| Error::io(temp, "write it", err))
         .and_then(|()| std::fs::rename(temp, target).map_err(|err| Error::io(target, "move it in place", err)));
     if moved.is_err() {
         let _ = std::fs::remove_file(temp);
@@ -477,14 +494,9 @@ pub(crate) fn write_by_rename(temp: &Path, target: &Path, bytes: &[u8]) -> Resul
 
 /// Writes `bytes` to a file created anew at `path`, never through a planted
 /// symlink.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .and_then(|mut file| file.write_all(bytes))
-        .map_err(|err| Error::io(path, "write it", err))
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path).and_then(|mut file| file.write_all(bytes))
 }
 
 /// Removes the directories of `path` that its removal left empty.
@@ -551,6 +563,19 @@ mod tests {
             let staging = OutputDir::open(&fresh).staging().unwrap();
             let _staged = [staging.stage(bytes("a.html", "A")), staging.stage(bytes("deep/er/b.html", "B"))];
             assert_eq!(std::fs::read_to_string(fresh.join("deep/er/b.html")).unwrap(), "B");
+        }
+        assert!(!fresh.exists(), "a first build that failed left its output directory");
+
+        // Two outputs of one path, a copy that fails: nothing left either.
+        {
+            let staging = OutputDir::open(&fresh).staging().unwrap();
+            let first = staging.stage(bytes("deep/a.html", "A")).unwrap();
+            let second = staging.stage(bytes("deep/a.html", "B")).unwrap_err();
+            assert!(second.message.contains("two outputs would be written to deep/a.html"), "{second:?}");
+            let missing = Artifact::Copy { path: "img/x.png".into(), source: dir.path().join("missing.png") };
+            assert!(staging.stage(missing).unwrap_err().message.contains("could not copy it"));
+            assert!(!fresh.join("img").exists());
+            drop(first);
         }
         assert!(!fresh.exists(), "a first build that failed left its output directory");
 

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -18,7 +18,8 @@ use tokio::sync::oneshot;
 use super::output::{Artifact, Staged, Staging};
 use crate::error::Result;
 
-/// The longest a held build waits for its asks (see [`Rush::holding`]).
+/// The longest a held build waits for its asks, from its first held job
+/// (see [`Rush::holding`]).
 const HOLD_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Requests waiting on a build, shared between the server and the build.
@@ -29,9 +30,11 @@ pub struct Rush {
     pending: AtomicBool,
     /// Woken on each ask and answer, for a held build.
     news: Condvar,
-    /// Until when, and for how many answers, jobs wait (the test failpoint
-    /// `hold_build_for_two_requests`), so that "rendered first" can be seen.
-    hold: Option<(Instant, usize)>,
+    /// For how many answers jobs wait (the test failpoint
+    /// `hold_build_for_two_requests`), so that "rendered first" can be
+    /// seen; and since when, from the first job held.
+    hold: Option<usize>,
+    held_since: OnceLock<Instant>,
 }
 
 #[derive(Default)]
@@ -61,7 +64,7 @@ impl Rush {
     /// answered (or [`HOLD_DEADLINE`] passes): a test sees its first page
     /// answered while the build has written nothing.
     pub fn holding(answers: usize) -> Rush {
-        Rush { hold: Some((Instant::now() + HOLD_DEADLINE, answers)), ..Rush::default() }
+        Rush { hold: Some(answers), ..Rush::default() }
     }
 
     /// Asks for `file`: answered with its bytes when the build renders it
@@ -86,6 +89,12 @@ impl Rush {
         asks.waiting.clear();
         asks.deferred.clear();
         self.pending.store(false, Ordering::Release);
+        self.news.notify_all();
+    }
+
+    /// `rush`, closed when the guard is dropped, however the build ends.
+    pub fn closed_on_drop(rush: Arc<Rush>) -> ClosedOnDrop {
+        ClosedOnDrop(rush)
     }
 
     fn lock(&self) -> MutexGuard<'_, Asks> {
@@ -99,6 +108,10 @@ impl Rush {
         std::mem::take(&mut self.lock().waiting)
     }
 
+    fn defer(&self, ask: Ask) {
+        self.lock().deferred.push(ask);
+    }
+
     fn answer(&self, ask: Ask, bytes: Vec<u8>) {
         // A request given up (the browser closed it) needs no answer.
         let _ = ask.answer.send(bytes);
@@ -110,7 +123,8 @@ impl Rush {
     /// waits for news while fewer asks than held for are answered, and the
     /// hold lasts.
     fn held(&self) -> bool {
-        let Some((until, answers)) = self.hold else { return false };
+        let Some(answers) = self.hold else { return false };
+        let until = *self.held_since.get_or_init(Instant::now) + HOLD_DEADLINE;
         let asks = self.lock();
         let Some(left) = until.checked_duration_since(Instant::now()) else { return false };
         if asks.answered >= answers || asks.closed {
@@ -120,6 +134,23 @@ impl Rush {
             drop(self.news.wait_timeout(asks, left).unwrap_or_else(PoisonError::into_inner));
         }
         true
+    }
+}
+
+/// A [`Rush`] closed when dropped.
+pub struct ClosedOnDrop(Arc<Rush>);
+
+impl std::ops::Deref for ClosedOnDrop {
+    type Target = Rush;
+
+    fn deref(&self) -> &Rush {
+        &self.0
+    }
+}
+
+impl Drop for ClosedOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
@@ -162,8 +193,9 @@ impl<'r> RushedJobs<'r> {
                     Some(&job) if !self.taken[job].swap(true, Ordering::AcqRel) => {
                         self.render_first(job, ask, &render, staging);
                     }
-                    Some(_) => self.rush.lock().deferred.push(ask),
-                    None => drop(ask),
+                    // Already rendered, or made by no job of this build (a
+                    // static file, an alias): answered by the output it writes.
+                    _ => self.rush.defer(ask),
                 }
             }
             if !self.rush.held() {
@@ -174,12 +206,21 @@ impl<'r> RushedJobs<'r> {
     }
 
     fn render_first(&self, job: usize, ask: Ask, render: impl Fn(usize) -> Result<Vec<Artifact>>, staging: &Staging) {
+        let mut ask = Some(ask);
         let result = render(job).and_then(|artifacts| {
-            if let Some(Artifact::Bytes { bytes, .. }) = artifacts.iter().find(|a| a.path() == ask.file) {
+            let page = artifacts.iter().find_map(|artifact| match artifact {
+                Artifact::Bytes { path, bytes } if ask.as_ref().is_some_and(|ask| ask.file == *path) => Some(bytes),
+                _ => None,
+            });
+            if let (Some(bytes), Some(ask)) = (page, ask.take()) {
                 self.rush.answer(ask, bytes.clone());
             }
             artifacts.into_iter().map(|artifact| staging.stage(artifact)).collect()
         });
+        // A page that failed is shown as the build's error, once it ends.
+        if let Some(ask) = ask {
+            self.rush.defer(ask);
+        }
         self.staged.lock().unwrap_or_else(PoisonError::into_inner).push((job, result));
     }
 
@@ -194,11 +235,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_ask_after_close_is_dropped_at_once() {
+    fn asks_left_at_close_and_made_after_it_are_dropped() {
         let rush = Rush::new();
         let mut early = rush.ask("a/index.html".into());
+        assert!(matches!(early.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
         rush.close();
-        assert!(early.try_recv().is_err());
+        assert!(matches!(early.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
         let mut late = rush.ask("b/index.html".into());
         assert!(matches!(late.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
     }

@@ -52,6 +52,8 @@ pub struct Rebuilder {
     /// rebuild; `unrecorded` until written to `.bengal/` ([`Rebuilder::record`]).
     stamp: Option<Stamp>,
     unrecorded: bool,
+    /// Set by a full build that succeeded, which took a stamp of its own.
+    built_whole: bool,
 }
 
 /// What a batch of changes asks for.
@@ -78,6 +80,7 @@ impl Rebuilder {
             rush: None,
             stamp: None,
             unrecorded: false,
+            built_whole: false,
         }
     }
 
@@ -138,14 +141,12 @@ impl Rebuilder {
     fn full_reusing(&mut self, reuse: bool) -> Result<WriteReport> {
         let previous = self.last.as_ref().filter(|_| reuse).map(|b| &b.site);
         let stamp = Stamp::take(&self.options);
-        let rush = self.rush.take();
-        let built = build::run(&self.options, previous, &|_, _| {}, rush.as_deref());
-        if let Some(rush) = rush {
-            rush.close();
-        }
-        let built = built?;
+        // Closed however the build ends, a panic included: its asks fall back.
+        let rush = self.rush.take().map(Rush::closed_on_drop);
+        let built = build::run(&self.options, previous, &|_, _| {}, rush.as_deref())?;
         self.stamp = stamp;
         self.unrecorded = self.stamp.is_some();
+        self.built_whole = true;
         self.last = Some(Built { site: built.site, templates: built.templates, output: built.output });
         Ok(built.summary.report)
     }
@@ -159,11 +160,12 @@ impl Rebuilder {
         // stamp stale, never wrong. A full build takes a stamp of its own.
         let mut kept = self.stamp.take();
         let looked = kept.as_ref().map(|stamp| stamp.look(&batch.paths));
+        self.built_whole = false;
         let result = self.rebuild(&batch);
         if result.is_err() {
             self.failed = batch.paths;
         }
-        if self.stamp.is_none() {
+        if !self.built_whole {
             if result.is_ok() {
                 match (looked.flatten(), kept.as_mut()) {
                     (Some(looked), Some(stamp)) => stamp.update(looked),
@@ -309,7 +311,10 @@ fn classify(root: &Path, batch: &Batch, data_files: &[PathBuf], grammars: &[Path
                 if plain_page {
                     plan.pages.insert(path.clone());
                 } else if path.is_dir() {
-                    // A directory event alone says nothing; its files have their own.
+                    // A folder made empty says nothing, its files have events
+                    // of their own; a folder moved in brings files without.
+                    let mut files = walkdir::WalkDir::new(path).into_iter().filter_map(|entry| entry.ok());
+                    plan.everything |= files.any(|entry| entry.file_type().is_file());
                 } else {
                     plan.everything = true;
                 }
@@ -728,5 +733,39 @@ mod tests {
         assert_eq!(report.removed, ["blog/brand-new/index.html"]);
         let home = std::fs::read_to_string(dir.path().join(".bengal/serve/index.html")).unwrap();
         assert!(home.contains("Renamed Site"));
+    }
+
+    /// A folder moved in brings its files without an event for each.
+    #[test]
+    fn a_folder_of_pages_moved_into_content_is_built() {
+        let (dir, mut rebuilder) = built_site();
+        let outside = dir.path().join("drafts/trip");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("index.md"), "+++\ntitle = \"Trip\"\n+++\nMoved in.\n").unwrap();
+        let moved = dir.path().join("content/blog/trip");
+        std::fs::rename(&outside, &moved).unwrap();
+        let report = rebuilder.apply(&batch(&[moved])).unwrap();
+        assert!(report.changed.contains(&"blog/trip/index.html".to_owned()), "{report:?}");
+    }
+
+    /// The record names only what a good build read: a failed rebuild
+    /// leaves it as it was, the rebuild that fixes the file records it.
+    #[test]
+    fn a_failed_rebuild_is_never_recorded() {
+        let (dir, mut rebuilder) = built_site();
+        let record = dir.path().join(crate::serve::resume::RECORD);
+        rebuilder.record();
+        let recorded = std::fs::read_to_string(&record).unwrap();
+        let page = dir.path().join("content/blog/hello-bengal.md");
+        let good = std::fs::read_to_string(&page).unwrap();
+        std::fs::write(&page, "+++\ntitle = \"broken\n+++\n").unwrap();
+        rebuilder.apply(&batch(std::slice::from_ref(&page))).unwrap_err();
+        rebuilder.record();
+        assert_eq!(std::fs::read_to_string(&record).unwrap(), recorded);
+
+        std::fs::write(&page, good + "\nFixed.\n").unwrap();
+        rebuilder.apply(&batch(&[page])).unwrap();
+        rebuilder.record();
+        assert_ne!(std::fs::read_to_string(&record).unwrap(), recorded);
     }
 }

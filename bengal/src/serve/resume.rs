@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::build::BuildOptions;
 use crate::build::site::Site;
+use crate::paths::{STATIC_DIR, THEMES_DIR};
 use crate::serve::watch::is_ignored;
 
 /// The record, in the site's `.bengal/`.
@@ -121,69 +122,74 @@ struct Files {
 
 type Entry = (bool, u64, u128);
 
-/// What [`Stamp::look`] saw of some paths: each one's entries now (none for
-/// a removed path); `None` as a whole where a symlink appeared.
-pub struct Looked(Vec<(PathBuf, Vec<(PathBuf, Entry)>)>);
+/// What [`Stamp::look`] saw of some paths: each one's entry now, `None`
+/// for one removed.
+pub struct Looked(Vec<(PathBuf, Option<Entry>)>);
 
 impl Files {
-    /// Every input under `root` but hidden ones (`.git`, `.bengal`), the
-    /// build's output and what the watcher ignores (editors' files); `None`
-    /// for a site holding a symlink, whose target may change unseen.
+    /// Every input under `root`: what the watcher watches but hidden
+    /// files, and every file copied as it is (`static/`); `None` for a site
+    /// holding a symlink, whose target may change unseen.
     fn read(root: &Path, output_dir: &Path) -> Option<Files> {
         let root = std::fs::canonicalize(root).ok()?;
         let output = if output_dir.is_absolute() { output_dir.to_path_buf() } else { root.join(output_dir) };
         let mut files = Files { root, output, entries: BTreeMap::new() };
-        let entries = files.walk(&files.root)?;
-        files.entries.extend(entries);
-        Some(files)
-    }
-
-    fn walk(&self, from: &Path) -> Option<Vec<(PathBuf, Entry)>> {
-        let entries = walkdir::WalkDir::new(from).into_iter().filter_entry(|entry| self.counts(entry.path()));
+        let entries = walkdir::WalkDir::new(&files.root).into_iter().filter_entry(|entry| files.counts(entry.path()));
         let mut found = Vec::new();
         for entry in entries {
             let entry = entry.ok()?;
             if entry.path_is_symlink() {
                 return None;
             }
-            let relative = entry.path().strip_prefix(&self.root).ok()?.to_path_buf();
+            let relative = entry.path().strip_prefix(&files.root).ok()?.to_path_buf();
             found.push((relative, entry_of(&entry.metadata().ok()?)?));
         }
-        Some(found)
+        files.entries.extend(found);
+        Some(files)
     }
 
-    /// Whether `path` is an input: inside the root, in no hidden folder,
-    /// neither the output nor a file the watcher ignores.
+    /// Whether `path` is an input: inside the root, neither the output nor
+    /// `.git` or `.bengal`; outside `static/`, not hidden and not a file
+    /// the watcher ignores (editors' files).
     fn counts(&self, path: &Path) -> bool {
         let Ok(relative) = path.strip_prefix(&self.root) else { return false };
-        let hidden = relative.components().any(|part| part.as_os_str().to_string_lossy().starts_with('.'));
-        !hidden && !is_ignored(&self.root, &self.output, path)
+        let names = || relative.components().map(|part| part.as_os_str().to_string_lossy());
+        let copied_as_is = relative.starts_with(STATIC_DIR)
+            || (relative.starts_with(THEMES_DIR) && names().nth(2).is_some_and(|name| name == STATIC_DIR));
+        if copied_as_is {
+            return !path.starts_with(&self.output) && !names().any(|name| name == ".git");
+        }
+        !names().any(|name| name.starts_with('.')) && !is_ignored(&self.root, &self.output, path)
     }
 
     fn look(&self, paths: &BTreeSet<PathBuf>) -> Option<Looked> {
         let mut looked = Vec::new();
         for path in paths.iter().filter(|path| self.counts(path)) {
-            let relative = path.strip_prefix(&self.root).unwrap_or(path);
-            let now = match std::fs::symlink_metadata(path) {
-                Err(_) => Vec::new(),
+            let relative = path.strip_prefix(&self.root).unwrap_or(path).to_path_buf();
+            let entry = match std::fs::symlink_metadata(path) {
+                Err(_) => None,
                 Ok(meta) if meta.file_type().is_symlink() => return None,
-                // A folder moved in brings its files along, unreported.
-                Ok(meta) if meta.is_dir() => self.walk(path)?,
-                Ok(meta) => vec![(relative.to_path_buf(), entry_of(&meta)?)],
+                Ok(meta) => Some(entry_of(&meta)?),
             };
-            looked.push((relative.to_path_buf(), now));
+            looked.push((relative, entry));
         }
         Some(Looked(looked))
     }
 
     fn update(&mut self, Looked(looked): Looked) {
-        for (path, now) in looked {
-            // A path's own entry and its folder's, which follow it in order.
-            let under = self.entries.range(path.clone()..).map(|(p, _)| p).take_while(|p| p.starts_with(&path));
-            for gone in under.cloned().collect::<Vec<_>>() {
-                self.entries.remove(&gone);
+        for (path, entry) in looked {
+            // A folder seen is only itself: its files count once seen on
+            // their own (a folder moved in makes the stamp stale, not
+            // wrong). A file or nothing where a folder was: it is gone.
+            if !matches!(entry, Some((true, ..))) {
+                let under = self.entries.range(path.clone()..).map(|(p, _)| p).take_while(|p| p.starts_with(&path));
+                for gone in under.cloned().collect::<Vec<_>>() {
+                    self.entries.remove(&gone);
+                }
             }
-            self.entries.extend(now);
+            if let Some(entry) = entry {
+                self.entries.insert(path, entry);
+            }
         }
     }
 
@@ -234,8 +240,9 @@ mod tests {
     }
 
     /// A stamp brought up to date with the paths the watcher reported is
-    /// the stamp of a fresh walk, whatever the change: an edit, a new
-    /// folder of files, a removal.
+    /// the stamp of a fresh walk, whatever the change: an edit, a removal,
+    /// a new folder and its files; a folder moved in whose files were not
+    /// reported leaves it stale, never wrong.
     #[test]
     fn a_stamp_kept_up_to_date_equals_a_fresh_one() {
         let site = tempfile::tempdir().unwrap();
@@ -245,20 +252,46 @@ mod tests {
         std::fs::write(root.join("content/b.md"), "b").unwrap();
         let read = || Files::read(&root, Path::new("public")).unwrap();
         let mut kept = read();
+        let saw = |kept: &mut Files, paths: &[&str]| {
+            let looked = kept.look(&batch(&root, paths)).unwrap();
+            kept.update(looked);
+        };
 
         std::fs::write(root.join("content/blog/a.md"), "a, longer").unwrap();
-        std::fs::create_dir_all(root.join("moved/deep")).unwrap();
-        std::fs::write(root.join("moved/deep/c.md"), "c").unwrap();
+        std::fs::create_dir_all(root.join("content/new")).unwrap();
+        std::fs::write(root.join("content/new/c.md"), "c").unwrap();
         std::fs::remove_file(root.join("content/b.md")).unwrap();
-        // Neither an editor's file nor a hidden one is an input.
+        // Neither an editor's file nor a hidden one is an input; in static/
+        // every file is, as every file there is published.
         std::fs::write(root.join("content/blog/a.md.swp"), "swap").unwrap();
         std::fs::write(root.join("content/.hidden"), "x").unwrap();
+        std::fs::create_dir_all(root.join("static/.well-known")).unwrap();
+        std::fs::write(root.join("static/.well-known/security.txt"), "x").unwrap();
         assert_ne!(kept.hash(), read().hash());
-
-        let changed = ["content/blog/a.md", "moved", "content/b.md", "content/blog/a.md.swp", "content/.hidden"];
-        let looked = kept.look(&batch(&root, &changed)).unwrap();
-        kept.update(looked);
+        let changed = [
+            "content/blog/a.md",
+            "content/new",
+            "content/new/c.md",
+            "content/b.md",
+            "content/blog/a.md.swp",
+            "content/.hidden",
+            "static",
+            "static/.well-known",
+            "static/.well-known/security.txt",
+        ];
+        saw(&mut kept, &changed);
         assert_eq!(kept.entries, read().entries);
+        assert_eq!(kept.hash(), read().hash());
+
+        let outside = tempfile::tempdir_in(root.parent().unwrap()).unwrap();
+        std::fs::create_dir_all(outside.path().join("trip")).unwrap();
+        std::fs::write(outside.path().join("trip/d.md"), "d").unwrap();
+        let fresh = read();
+        std::fs::rename(outside.path().join("trip"), root.join("content/trip")).unwrap();
+        saw(&mut kept, &["content/trip"]);
+        assert_ne!(kept.hash(), read().hash(), "its files unseen, the stamp is stale");
+        assert_ne!(kept.hash(), fresh.hash());
+        saw(&mut kept, &["content/trip/d.md"]);
         assert_eq!(kept.hash(), read().hash());
 
         std::os::unix::fs::symlink("/etc", root.join("content/link")).unwrap();
