@@ -170,12 +170,13 @@ pub fn render_jobs(
         progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         Ok(artifacts)
     };
-    let pages = || jobs.iter().enumerate().filter_map(|(index, job)| Some((data.page_file(job)?, index))).collect();
+    let page_files =
+        || jobs.iter().enumerate().filter_map(|(index, job)| Some((data.page_file(job)?, index))).collect();
     let rushed = rush.map(|rush| RushedJobs::new(rush, jobs.len()));
     let mut rendered: Vec<Result<Vec<Staged>>> = (0..jobs.len())
         .into_par_iter()
         .map(|index| {
-            if rushed.as_ref().is_some_and(|rushed| !rushed.before(index, pages, render, staging)) {
+            if rushed.as_ref().is_some_and(|rushed| !rushed.before(index, page_files, render, staging)) {
                 return Ok(Vec::new());
             }
             render(index)?.into_iter().map(|artifact| staging.stage(artifact)).collect()

@@ -178,7 +178,8 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     let rush = Arc::new(if failpoint_set("hold_build_for_two_requests") { Rush::holding(2) } else { Rush::new() });
     let state = AppState::new(output.clone(), options.allowed_hosts.clone(), streams.clone(), rush.clone(), log);
 
-    // Listeners serve from now on; page requests wait for the first build.
+    // Listeners serve from now on: a page asked for before the first build
+    // is done is rendered first, anything else waits for it.
     let addrs = bound.addrs();
     for (listener, addr) in bound.listeners.into_iter().zip(&addrs) {
         let listener = tokio::net::TcpListener::from_std(listener)

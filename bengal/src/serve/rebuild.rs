@@ -1,8 +1,9 @@
 //! Incremental rebuilds: a batch of changed paths becomes the smallest set of
 //! output files that can differ, rendered and written alone.
 //!
-//! - `bengal.toml`, a deleted or added file, or a moved page: everything (the
-//!   Markdown of unchanged bodies is still reused).
+//! - `bengal.toml`, a deleted or added file, a moved page, or a folder of
+//!   files moved into `content/` (which brings no event for its files):
+//!   everything (the Markdown of unchanged bodies is still reused).
 //! - a template: the outputs whose template needs it (parents, imports,
 //!   includes).
 //! - a static file: that file, copied alone (and the outputs of templates
@@ -188,7 +189,7 @@ impl Rebuilder {
     /// done: it walks no file but hashes every input's path.
     pub fn record(&mut self) {
         if std::mem::take(&mut self.unrecorded)
-            && let Some(stamp) = &self.stamp
+            && let Some(stamp) = &mut self.stamp
         {
             stamp.save(&self.options.root);
         }

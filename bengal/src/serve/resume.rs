@@ -36,7 +36,8 @@ pub struct Stamp {
     /// The URL the pages were built for.
     url: Option<String>,
     drafts: bool,
-    /// A hash of every input file's path, size and modification time.
+    /// A hash of every input's path, and of a file's size and modification
+    /// time.
     inputs: String,
     /// The files hashed, kept by the dev server to bring the stamp up to
     /// date after each rebuild: a restart after a day of edits is then a
@@ -68,17 +69,19 @@ impl Stamp {
     }
 
     /// Takes in what [`Stamp::look`] saw, once the rebuild built from it
-    /// succeeded.
+    /// succeeded; hashed again when saved, off the rebuild's path.
     pub fn update(&mut self, looked: Looked) {
         if let Some(files) = &mut self.files {
             files.update(looked);
-            self.inputs = files.hash();
         }
     }
 
     /// Records that the output was built from this stamp's files. A record
     /// that cannot be written only costs the next start its head start.
-    pub fn save(&self, root: &Path) {
+    pub fn save(&mut self, root: &Path) {
+        if let Some(files) = &self.files {
+            self.inputs = files.hash();
+        }
         if let Ok(text) = serde_json::to_vec(self) {
             let temp = root.join(format!("{RECORD}.{}.tmp", std::process::id()));
             let _ = crate::build::output::write_by_rename(&temp, &root.join(RECORD), &text);
