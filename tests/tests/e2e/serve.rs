@@ -296,6 +296,34 @@ fn a_restart_serves_the_last_build_only_while_its_record_is_whole_and_current() 
     other_bengal.stop();
 }
 
+/// On a first start, a page asked for before the build is done is rendered
+/// ahead of the rest and served at once. (The failpoint holds the build's
+/// other jobs until two pages are answered: the first is seen answered
+/// while nothing is written and the build is not done.)
+#[test]
+fn on_a_first_start_a_page_asked_for_is_rendered_first() {
+    let site = copy_fixture("quickstart");
+    let port = free_port();
+    let mut command = std::process::Command::new(crate::server::bengal_path());
+    command.arg("serve").arg("--root").arg(site.path()).args(["--port", &port]);
+    command.env("BENGAL_FAILPOINTS", "hold_build_for_two_requests");
+    let mut server = Server::spawn(command, port.parse().unwrap());
+    // The port is bound before the build starts: asked until it accepts.
+    let asked = bengal_tests::poll::until(DEADLINE, || {
+        bengal_tests::http::get(server.port, "/blog/hello-bengal/", DEADLINE).ok()
+    })
+    .expect("the server accepts");
+    assert_eq!(asked.status, 200);
+    assert!(asked.body.contains("Hello") && asked.body.contains("livereload.js"), "{}", asked.body);
+    assert!(!site.path().join(".bengal/serve/blog/hello-bengal/index.html").exists());
+    assert!(!server.printed().contains("Built in"), "{}", server.printed());
+
+    assert_eq!(server.get("/").status, 200);
+    server.wait_for_line("Built in");
+    assert!(site.path().join(".bengal/serve/blog/hello-bengal/index.html").is_file());
+    server.stop();
+}
+
 /// A restart tells what a first start tells of the configuration: which
 /// file was read, what of it Bengal ignores.
 #[test]

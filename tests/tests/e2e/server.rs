@@ -40,14 +40,20 @@ impl Server {
 
     /// Starts `command` (a `bengal serve`, perhaps through a wrapper that
     /// execs it) with piped output and waits for the URL line.
-    pub fn launch(mut command: Command) -> Server {
-        let piped = launch::spawn_piped(command.env("NO_COLOR", "1")).expect("start bengal serve");
-        let pid = Pid::from_raw(piped.child.id() as i32);
-        let mut server = Server { child: piped.child, pid, output: piped.output, port: 0, reaped: false };
+    pub fn launch(command: Command) -> Server {
+        let mut server = Server::spawn(command, 0);
         let line = server.wait_for_line("Local:");
         let port = line.trim_end().trim_end_matches('/').rsplit(':').next().and_then(|port| port.parse().ok());
         server.port = port.unwrap_or_else(|| panic!("no port in {line:?}"));
         server
+    }
+
+    /// Starts `command` (a `bengal serve --port PORT`) with piped output,
+    /// waiting for nothing.
+    pub fn spawn(mut command: Command, port: u16) -> Server {
+        let piped = launch::spawn_piped(command.env("NO_COLOR", "1")).expect("start bengal serve");
+        let pid = Pid::from_raw(piped.child.id() as i32);
+        Server { child: piped.child, pid, output: piped.output, port, reaped: false }
     }
 
     /// Waits for the first printed line containing `needle`, and returns it.
