@@ -201,7 +201,7 @@ impl Staging {
         let target = self.output.join(&path);
         let copied = matches!(artifact, Artifact::Copy { .. });
         if self.made_output {
-            return self.write_in_place(artifact, path, &target);
+            return self.write_in_place(&artifact, path, &target, copied);
         }
         let unchanged = match &artifact {
             Artifact::Bytes { bytes, .. } => {
@@ -223,26 +223,23 @@ impl Staging {
 
     /// Writes `artifact` at `target` in an output made for this build,
     /// where nothing else can be.
-    fn write_in_place(&self, artifact: Artifact, path: String, target: &Path) -> Result<Staged> {
+    fn write_in_place(&self, artifact: &Artifact, path: String, target: &Path, copied: bool) -> Result<Staged> {
         if let Some(parent) = target.parent() {
             create_dir(parent)?;
         }
         let written = if std::fs::symlink_metadata(target).is_ok() {
             Err(std::io::ErrorKind::AlreadyExists.into())
         } else {
-            write_artifact(&artifact, target)
+            write_artifact(artifact, target)
         };
         match written {
-            Ok(()) => {
-                let copied = matches!(artifact, Artifact::Copy { .. });
-                Ok(Staged { path, written: Written::InPlace(self.output.clone()), copied })
-            }
+            Ok(()) => Ok(Staged { path, written: Written::InPlace(self.output.clone()), copied }),
             // Another job's file: the build fails, and removes it with that job.
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(two_outputs(&path)),
             Err(err) => {
                 let _ = std::fs::remove_file(target);
                 remove_empty_parents(&self.output, &path);
-                Err(write_error(&artifact, target, err))
+                Err(write_error(artifact, target, err))
             }
         }
     }
