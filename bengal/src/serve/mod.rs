@@ -204,9 +204,10 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     // The output of the last server, when its record is this binary's, is
     // served at once and the first build runs behind it, rendering first
     // the pages asked for unless no file changed.
-    let record = resume::Stamp::take(&build).map_or(Record::Unusable, |stamp| stamp.recorded(&options.root, &output));
+    let stamp = resume::Stamp::take(&build);
+    let record = stamp.as_ref().map_or(Record::Unusable, |stamp| stamp.recorded(&options.root, &output));
     let config = (record != Record::Unusable).then(|| Site::load_config(&build).ok()).flatten();
-    let mut rebuilder = Rebuilder::new(build);
+    let mut rebuilder = Rebuilder::new(build).stamped(stamp);
     if record == Record::Current {
         rush.close();
     } else {

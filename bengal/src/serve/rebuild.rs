@@ -55,6 +55,9 @@ pub struct Rebuilder {
     unrecorded: bool,
     /// Set by a full build that succeeded, which took a stamp of its own.
     built_whole: bool,
+    /// The stamp the server took at start, for the first full build: the
+    /// site is walked once, not twice.
+    first_stamp: Option<Stamp>,
 }
 
 /// What a batch of changes asks for.
@@ -82,7 +85,15 @@ impl Rebuilder {
             stamp: None,
             unrecorded: false,
             built_whole: false,
+            first_stamp: None,
         }
+    }
+
+    /// The next full build records `stamp`, taken before it (by the server,
+    /// to compare with the last record).
+    pub fn stamped(mut self, stamp: Option<Stamp>) -> Self {
+        self.first_stamp = stamp;
+        self
     }
 
     /// The next full build renders first the pages `rush` asks for, and
@@ -141,7 +152,7 @@ impl Rebuilder {
     /// body and its shortcodes are unchanged when `reuse`.
     fn full_reusing(&mut self, reuse: bool) -> Result<WriteReport> {
         let previous = self.last.as_ref().filter(|_| reuse).map(|b| &b.site);
-        let stamp = Stamp::take(&self.options);
+        let stamp = self.first_stamp.take().or_else(|| Stamp::take(&self.options));
         // Closed however the build ends, a panic included: its asks fall back.
         let rush = self.rush.take().map(Rush::closed_on_drop);
         let built = build::run(&self.options, previous, &|_, _| {}, rush.as_deref())?;
