@@ -17,6 +17,9 @@ use crate::flags::Bench;
 
 mod browser;
 
+/// The longest any wait on a server may take.
+const WAIT: Duration = Duration::from_secs(120);
+
 /// The largest site the dev server figures are taken on: the issue's
 /// targets are for 1,000 and 10,000 pages.
 const SERVE_PAGES: usize = 10_000;
@@ -186,7 +189,6 @@ struct ServeTimes {
 /// Starts `bengal serve` on `site`, times the first 200, then times each of
 /// `edits` saves of one page until its update event arrives.
 fn serve_bench(bengal: &Path, site: &Path, pages: usize, edits: usize) -> Result<ServeTimes, String> {
-    const WAIT: Duration = Duration::from_secs(120);
     let port = bengal_tests::free_port().map_err(|err| format!("no free port: {err}"))?;
     // A cold start: nothing left from an earlier serve to skip writing.
     let served = site.join(".bengal/serve");
@@ -228,7 +230,6 @@ fn serve_bench(bengal: &Path, site: &Path, pages: usize, edits: usize) -> Result
 /// How long since `started` until `GET path` answers 200 with `text` in
 /// its body, asked again while the port refuses.
 fn first_200(port: u16, path: &str, text: &str, started: Instant) -> Result<Duration, String> {
-    const WAIT: Duration = Duration::from_secs(120);
     let answered = poll::until(WAIT, || http::get(port, path, WAIT).ok());
     match answered {
         Some(response) if response.status == 200 && response.body.contains(text) => Ok(started.elapsed()),
@@ -266,7 +267,6 @@ impl Serving {
 
     /// Waits until the server prints its address (after its first build).
     fn wait_serving(&mut self) -> Result<(), String> {
-        const WAIT: Duration = Duration::from_secs(120);
         let server = &mut self.server;
         let serving = poll::until(WAIT, || {
             if server.output.text().contains("Local:") {

@@ -13,11 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bengal_tests::browser::{Browser, Tab};
 
-use super::Serving;
-
-/// How long any one step may take.
-const WAIT: Duration = Duration::from_secs(120);
-
+use super::{Serving, WAIT};
 /// The browser figures of one run.
 pub struct BrowserTimes {
     /// Save to new text painted, per edit.
