@@ -74,31 +74,53 @@ struct Builder {
     program: PathBuf,
     args: Vec<String>,
     output: PathBuf,
+    /// The Bengal build this one is compared with (an index into the
+    /// builders): the one whose templates do about the same work.
+    compared_with: Option<usize>,
 }
 
-/// Bengal, the baseline, Zola and Hugo, each that is there, on `site`.
+/// Bengal's builds come first: the site with Bengal's theme, then Zola's copy
+/// of it as it is (Zola's templates, which do about what the Hugo layouts do).
+const BENGAL: usize = 0;
+const BENGAL_ON_ZOLA_SITE: usize = 1;
+
+/// Bengal on the site and on its Zola copy, then the baseline, Zola and Hugo,
+/// each that is there.
 fn builders(bengal: &Path, baseline: Option<&Path>, zola: Option<&Path>, site: &Path, out: &Path) -> Vec<Builder> {
     let text = |path: &Path| path.display().to_string();
-    let bengal_build = |name, program: &Path| {
+    let bengal_build = |name, program: &Path, root: &Path, compared_with| {
         let output = out.join(name);
         let args =
-            vec!["--quiet".into(), "build".into(), "--root".into(), text(site), "--output".into(), text(&output)];
-        Builder { name, program: program.to_path_buf(), args, output }
+            vec!["--quiet".into(), "build".into(), "--root".into(), text(root), "--output".into(), text(&output)];
+        Builder { name, program: program.to_path_buf(), args, output, compared_with }
     };
-    let mut builders = vec![bengal_build("bengal", bengal)];
+    let mut builders =
+        vec![bengal_build("bengal", bengal, site, None), bengal_build("bengal-zs", bengal, &site.join("zola"), None)];
     if let Some(baseline) = baseline {
-        builders.push(bengal_build("baseline", baseline));
+        builders.push(bengal_build("baseline", baseline, site, Some(BENGAL)));
     }
     if let Some(zola) = zola {
         let output = out.join("zola");
         let args =
             vec!["--root".into(), text(&site.join("zola")), "build".into(), "--output-dir".into(), text(&output)];
-        builders.push(Builder { name: "zola", program: zola.to_path_buf(), args, output });
+        builders.push(Builder {
+            name: "zola",
+            program: zola.to_path_buf(),
+            args,
+            output,
+            compared_with: Some(BENGAL_ON_ZOLA_SITE),
+        });
     }
     if on_path("hugo").is_some() {
         let output = out.join("hugo");
         let args = vec!["--quiet".into(), "--source".into(), text(site), "--destination".into(), text(&output)];
-        builders.push(Builder { name: "hugo", program: "hugo".into(), args, output });
+        builders.push(Builder {
+            name: "hugo",
+            program: "hugo".into(),
+            args,
+            output,
+            compared_with: Some(BENGAL_ON_ZOLA_SITE),
+        });
     }
     builders
 }
@@ -126,10 +148,13 @@ fn print_builds(pages: usize, runs: usize, builders: &[Builder], measured: &[Vec
     for (builder, (time, peak)) in builders.iter().zip(&medians) {
         println!("  {:<9} {:>9.1} ms {:>7.1} MiB peak", builder.name, ms(*time), mib(*peak));
     }
-    let (time, peak) = medians[0];
-    for (builder, (other_time, other_peak)) in builders.iter().zip(&medians).skip(1) {
+    println!("  (bengal-zs: Bengal building the Zola copy of the site as it is, with Zola's templates)");
+    for (builder, (other_time, other_peak)) in builders.iter().zip(&medians) {
+        let Some(bengal) = builder.compared_with else { continue };
+        let (time, peak) = medians[bengal];
         println!(
-            "  bengal / {:<9} time {:.2}, memory {:.2}",
+            "  {:>9} / {:<9} time {:.2}, memory {:.2}",
+            builders[bengal].name,
             builder.name,
             ms(time) / ms(*other_time),
             mib(peak) / mib(*other_peak)

@@ -227,11 +227,11 @@ impl Staging {
         if let Some(parent) = target.parent() {
             create_dir(parent)?;
         }
-        let written = if std::fs::symlink_metadata(target).is_ok() {
-            Err(std::io::ErrorKind::AlreadyExists.into())
-        } else {
-            write_artifact(artifact, target)
-        };
+        // Bytes are written with `create_new`, which refuses a file that is
+        // there already; a copy would overwrite it, so it is looked for first.
+        let taken = matches!(artifact, Artifact::Copy { .. }) && std::fs::symlink_metadata(target).is_ok();
+        let written =
+            if taken { Err(std::io::ErrorKind::AlreadyExists.into()) } else { write_artifact(artifact, target) };
         match written {
             Ok(()) => Ok(Staged { path, written: Written::InPlace(self.output.clone()), copied }),
             // Another job's file: the build fails, and removes it with that job.
@@ -569,6 +569,11 @@ mod tests {
             let first = staging.stage(bytes("deep/a.html", "A")).unwrap();
             let second = staging.stage(bytes("deep/a.html", "B")).unwrap_err();
             assert!(second.message.contains("two outputs would be written to deep/a.html"), "{second:?}");
+            let source = dir.path().join("a.html");
+            std::fs::write(&source, "copied").unwrap();
+            let copy = staging.stage(Artifact::Copy { path: "deep/a.html".into(), source }).unwrap_err();
+            assert!(copy.message.contains("two outputs would be written to deep/a.html"), "{copy:?}");
+            assert_eq!(std::fs::read_to_string(fresh.join("deep/a.html")).unwrap(), "A");
             let missing = Artifact::Copy { path: "img/x.png".into(), source: dir.path().join("missing.png") };
             assert!(staging.stage(missing).unwrap_err().message.contains("could not copy it"));
             assert!(!fresh.join("img").exists());
