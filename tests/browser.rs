@@ -818,6 +818,17 @@ impl Tab {
         self.call("Emulation.setDeviceMetricsOverride", params).map(drop)
     }
 
+    /// Delays every request the tab makes from now on by `latency` before
+    /// it is sent (`Network.emulateNetworkConditions`), which keeps a
+    /// resource loading that long: a swap of stylesheets stays in flight
+    /// while a test does what would come meanwhile. Streams already open
+    /// are not delayed.
+    pub fn delay_requests(&self, latency: Duration) -> Result<(), String> {
+        let latency = latency.as_millis();
+        let params = json!({ "offline": false, "latency": latency, "downloadThroughput": -1, "uploadThroughput": -1 });
+        self.call("Network.emulateNetworkConditions", params).map(drop)
+    }
+
     /// The DevTools target id of this tab.
     pub fn target_id(&self) -> &str {
         &self.target_id

@@ -37,16 +37,25 @@
   }
 
   // Swap each changed stylesheet for a fresh copy, removing the old one only
-  // once the new one has loaded, so the page never shows unstyled.
+  // once the new one has loaded, so the page never shows unstyled. Only the
+  // newest copy of a stylesheet is swapped: one still loading when the next
+  // save comes is replaced in turn, and the links it was to remove go with
+  // it, so quick saves leave one link.
   function swapStylesheets(changed) {
     for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
       const url = new URL(link.href);
-      if (!isLocal(url) || !changed.has(outputFile(url.pathname))) continue;
+      if (link.bengalReplaced || !isLocal(url) || !changed.has(outputFile(url.pathname))) continue;
       url.searchParams.set("bengal", Date.now());
       const fresh = link.cloneNode();
       fresh.href = url.href;
-      fresh.addEventListener("load", () => link.remove());
-      fresh.addEventListener("error", () => fresh.remove());
+      const stale = [link, ...(link.bengalStale || [])];
+      fresh.bengalStale = stale;
+      link.bengalReplaced = true;
+      fresh.addEventListener("load", () => stale.forEach((old) => old.remove()));
+      fresh.addEventListener("error", () => {
+        fresh.remove();
+        link.bengalReplaced = false;
+      });
       link.after(fresh);
     }
   }

@@ -4,6 +4,8 @@
 //! whatever the site's CSS and gone after the fix, a tab live again after a
 //! restart, and two tabs each told only what concerns them.
 
+use std::time::Duration;
+
 use bengal_tests::browser::{Browser, Tab};
 use bengal_tests::poll;
 use serde_json::json;
@@ -178,6 +180,27 @@ fn a_css_save_restyles_the_page_without_a_reload() {
     assert_eq!((tab.loads(), tab.eval("window.marker").unwrap()), (1, json!("kept")));
     tab.wait_for("document.querySelectorAll('link[rel=stylesheet][href*=\"theme.css\"]').length === 1", DEADLINE)
         .unwrap();
+    live.stop();
+}
+
+#[test]
+fn a_css_save_while_the_last_is_still_loading_leaves_one_link() {
+    let live = Live::start();
+    let tab = live.open("/live/");
+    let links = "document.querySelectorAll('link[rel=stylesheet][href*=\"theme.css\"]').length";
+    let theme = live.site.path().join("static/theme.css");
+    std::fs::write(&theme, "body { background: rgb(1, 2, 3); }\n").unwrap();
+    tab.wait_for("getComputedStyle(document.body).backgroundColor === 'rgb(1, 2, 3)'", DEADLINE).unwrap();
+    tab.wait_for(&format!("{links} === 1"), DEADLINE).unwrap();
+    // Each fresh copy now loads for 3 s: the next save comes while
+    // the copy of this one is still loading beside the old link.
+    tab.delay_requests(Duration::from_secs(3)).unwrap();
+    std::fs::write(&theme, "body { background: rgb(4, 5, 6); }\n").unwrap();
+    tab.wait_for(&format!("{links} === 2"), DEADLINE).unwrap();
+    std::fs::write(&theme, "body { background: rgb(7, 8, 9); }\n").unwrap();
+    tab.wait_for("getComputedStyle(document.body).backgroundColor === 'rgb(7, 8, 9)'", DEADLINE).unwrap();
+    tab.wait_for(&format!("{links} === 1"), DEADLINE).unwrap();
+    assert_eq!(tab.loads(), 1);
     live.stop();
 }
 
