@@ -281,6 +281,26 @@ pub struct Config {
     pub ignored: Vec<String>,
 }
 
+/// `themes/NAME`, once `name` is the name of a folder (a path could lead
+/// out of the site) and that folder, when there, resolves inside the site:
+/// a theme linked in from elsewhere would publish its files.
+fn theme_dir(site: &Path, root: &Path, config_file: &str, name: &str) -> Result<PathBuf> {
+    let mut parts = Path::new(name).components();
+    let plain = matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None));
+    if !plain || name.contains(['/', '\\']) {
+        return Err(Error::in_file(
+            Path::new(config_file),
+            format!("`theme = {name:?}` is not the name of a folder in {}/", crate::paths::THEMES_DIR),
+        )
+        .with_hint("set `theme` to the name of a folder under themes/, such as `theme = \"hyde\"`"));
+    }
+    let dir = root.join(crate::paths::THEMES_DIR).join(name);
+    if std::fs::symlink_metadata(&dir).is_ok() {
+        crate::paths::check_source(site, &dir, &Path::new(crate::paths::THEMES_DIR).join(name))?;
+    }
+    Ok(dir)
+}
+
 impl Config {
     /// Reads the site's configuration from `root`: `bengal.toml`, else Zola's
     /// `zola.toml` or `config.toml`.
@@ -292,19 +312,21 @@ impl Config {
             )
         })?;
         let path = root.join(file);
+        let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
+        crate::paths::check_source(&site, &path, Path::new(file))?;
         let text = std::fs::read_to_string(&path).map_err(|err| Error::io(Path::new(file), "read it", err))?;
         let parsed = if file == CONFIG_FILE { Config::parse(&text) } else { super::zola_config::parse(&text) };
         let mut config = parsed.map_err(|err| Error { file: Some(PathBuf::from(file)), ..err })?;
         config.file = file;
-        // A theme that is not there (a git submodule not checked out) is
-        // told once; the built-in theme renders the site meanwhile.
-        if let Some(theme) = &config.theme
-            && !root.join(crate::paths::THEMES_DIR).join(theme).is_dir()
-        {
-            config.missing_theme = config.theme.take();
-        }
         if let Some(theme) = &config.theme {
-            config.merge_theme_extra(&root.join(crate::paths::THEMES_DIR).join(theme).join("theme.toml"))?;
+            let dir = theme_dir(&site, root, file, theme)?;
+            // A theme that is not there (a git submodule not checked out) is
+            // told once; the built-in theme renders the site meanwhile.
+            if dir.is_dir() {
+                config.merge_theme_extra(&site, root, &dir.join("theme.toml"))?;
+            } else {
+                config.missing_theme = config.theme.take();
+            }
         }
         // Grammars matter only to highlighted code.
         let markdown = &mut config.markdown;
@@ -406,17 +428,20 @@ impl Config {
 
     /// Adds the `[extra]` of a theme's `theme.toml` under the site's own:
     /// the site's keys win, as in Zola.
-    fn merge_theme_extra(&mut self, theme_toml: &Path) -> Result<()> {
-        let Ok(text) = std::fs::read_to_string(theme_toml) else { return Ok(()) };
-        let shown = theme_toml.components().rev().take(3).collect::<Vec<_>>();
-        let shown: PathBuf = shown.into_iter().rev().collect();
-        let table: toml::Table =
-            toml::from_str(&text).map_err(|err| Error { file: Some(shown.clone()), ..toml_error(&text, &err) })?;
+    fn merge_theme_extra(&mut self, site: &Path, root: &Path, theme_toml: &Path) -> Result<()> {
+        if std::fs::symlink_metadata(theme_toml).is_err() {
+            return Ok(());
+        }
+        let shown = theme_toml.strip_prefix(root).unwrap_or(theme_toml);
+        crate::paths::check_source(site, theme_toml, shown)?;
+        let text = std::fs::read_to_string(theme_toml).map_err(|err| Error::io(shown, "read it", err))?;
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|err| Error { file: Some(shown.to_path_buf()), ..toml_error(&text, &err) })?;
         let Some(toml::Value::Table(extra)) = table.get("extra") else { return Ok(()) };
         let theme_extra = toml_to_json(toml::Value::Table(extra.clone()));
-        if let (Some(site), serde_json::Value::Object(theme)) = (self.extra.as_object_mut(), theme_extra) {
+        if let (Some(own), serde_json::Value::Object(theme)) = (self.extra.as_object_mut(), theme_extra) {
             for (key, value) in theme {
-                site.entry(key).or_insert(value);
+                own.entry(key).or_insert(value);
             }
         }
         Ok(())

@@ -135,6 +135,68 @@ fn files_that_resolve_outside_the_site_are_refused_by_name() {
     }
 }
 
+/// A theme kept outside the site, with a file to publish and a template.
+fn theme_elsewhere() -> tempfile::TempDir {
+    let theme = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(theme.path().join("static")).unwrap();
+    std::fs::create_dir_all(theme.path().join("templates")).unwrap();
+    std::fs::write(theme.path().join("static/secret.txt"), "secret").unwrap();
+    std::fs::write(theme.path().join("templates/index.html"), "outside template").unwrap();
+    theme
+}
+
+fn with_theme(site: &Path, theme: &str) {
+    let config = site.join("bengal.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("theme = {theme:?}\n{text}")).unwrap();
+}
+
+#[test]
+fn a_theme_that_resolves_outside_the_site_is_refused() {
+    let theme = theme_elsewhere();
+    let absolute = theme.path().display().to_string();
+    for how in ["linked", "absolute", "climbing"] {
+        let site = copy_fixture("quickstart");
+        std::fs::create_dir_all(site.path().join("themes")).unwrap();
+        let name = match how {
+            "linked" => {
+                symlink(theme.path(), site.path().join("themes/t")).unwrap();
+                "t".to_owned()
+            }
+            "absolute" => absolute.clone(),
+            _ => {
+                assert_eq!(site.path().parent(), theme.path().parent(), "both in the temporary directory");
+                format!("../../{}", theme.path().file_name().unwrap().to_string_lossy())
+            }
+        };
+        with_theme(site.path(), &name);
+        let out = tempfile::tempdir().unwrap();
+        build_into(site.path(), out.path()).code(1).stderr(predicate::str::contains("theme"));
+        assert!(!out.path().join("secret.txt").exists(), "a {how} theme published a file from outside");
+    }
+}
+
+#[test]
+fn a_themes_toml_that_is_a_link_out_or_a_fifo_is_refused_without_hanging() {
+    let secret = tempfile::tempdir().unwrap();
+    std::fs::write(secret.path().join("theme.toml"), "[extra]\ntoken = \"from outside\"\n").unwrap();
+    for (fifo, says) in [(false, "outside the site"), (true, "neither a regular file")] {
+        let site = copy_fixture("quickstart");
+        std::fs::create_dir_all(site.path().join("themes/t")).unwrap();
+        let toml = site.path().join("themes/t/theme.toml");
+        if fifo {
+            nix::unistd::mkfifo(&toml, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        } else {
+            symlink(secret.path().join("theme.toml"), &toml).unwrap();
+        }
+        with_theme(site.path(), "t");
+        let out = tempfile::tempdir().unwrap();
+        build_into(site.path(), out.path())
+            .code(1)
+            .stderr(predicate::str::contains("themes/t/theme.toml").and(predicate::str::contains(says)));
+    }
+}
+
 #[test]
 fn a_symlink_to_a_file_inside_the_site_is_followed() {
     let site = copy_fixture("quickstart");
