@@ -204,9 +204,25 @@ pub async fn run(options: ServeOptions, context: Context, lock: &ServerLock) -> 
     // The output of the last server, when its record is this binary's, is
     // served at once and the first build runs behind it, rendering first
     // the pages asked for unless no file changed.
-    let stamp = resume::Stamp::take(&build);
-    let record = stamp.as_ref().map_or(Record::Unusable, |stamp| stamp.recorded(&options.root, &output));
-    let config = (record != Record::Unusable).then(|| Site::load_config(&build).ok()).flatten();
+    // Walking the site and reading its configuration block, and a file can
+    // keep them blocked (a hung mount): off this task, which a stop ends.
+    let stuck = failpoint_set("stuck_startup");
+    let (stamp, record, config) = run_blocking({
+        let (build, root, output) = (build.clone(), options.root.clone(), output.clone());
+        move || {
+            if stuck {
+                eprintln!("failpoint `stuck_startup`: reading the site never ends");
+                loop {
+                    std::thread::park();
+                }
+            }
+            let stamp = resume::Stamp::take(&build);
+            let record = stamp.as_ref().map_or(Record::Unusable, |stamp| stamp.recorded(&root, &output));
+            let config = (record != Record::Unusable).then(|| Site::load_config(&build).ok()).flatten();
+            (stamp, record, config)
+        }
+    })
+    .await?;
     let mut rebuilder = Rebuilder::new(build).stamped(stamp);
     if record == Record::Current {
         rush.close();
