@@ -120,9 +120,9 @@ pub fn run(
     let site = Site::load_with(options, config, &templates, previous)?;
     stage("load content and render markdown");
     let output = site.output_dir(options.output.as_deref());
-    let output = output::check_output_dir(&options.root, &output, options.output.is_some())?;
+    let (output, sharing) = output::check_output_dir(&options.root, &output, options.output.is_some())?;
     stage("load templates");
-    let mut output_dir = OutputDir::open(&output);
+    let mut output_dir = OutputDir::open(&output, sharing);
     let staging = output_dir.staging()?;
     let staged = render::render_site(&site, &templates, &staging, progress, rush)?;
     stage("render and stage files");

@@ -68,10 +68,22 @@ pub const RECORD_FILE: &str = ".bengal-written";
 /// The most a record may hold; a larger one is not Bengal's.
 const MAX_RECORD: u64 = 256 << 20;
 
+/// Whether an output directory may hold files that are not Bengal's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// The site's `output_dir`, or the dev server's: the build owns it, as
+    /// Zola's, Vite's and MkDocs' builds own theirs, and replaces what is
+    /// there.
+    Owned,
+    /// A folder given with `--output`, which may be shared (a deploy
+    /// checkout): a file there that Bengal did not write is never replaced.
+    Shared,
+}
+
 /// Refuses an output directory that would overwrite the site itself, and a
 /// configured one (`explicit` false) that is a symlink or leaves the site;
-/// returns it made absolute.
-pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<PathBuf> {
+/// returns it made absolute, and whether it is shared.
+pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<(PathBuf, Sharing)> {
     let root_abs = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
     let output_abs = resolve_path(output);
     if root_abs.starts_with(&output_abs)
@@ -107,7 +119,8 @@ pub fn check_output_dir(root: &Path, output: &Path, explicit: bool) -> Result<Pa
             .with_hint("make `output_dir` a plain directory inside the site, or pass --output to write elsewhere"));
         }
     }
-    Ok(output_abs)
+    let shared = explicit && output_abs != root_abs.join(crate::paths::SERVE_DIR);
+    Ok((output_abs, if shared { Sharing::Shared } else { Sharing::Owned }))
 }
 
 /// How much of the site a [commit](OutputDir::commit) holds.
@@ -197,6 +210,11 @@ impl Staging {
         if path.split('/').next() == Some(RECORD_FILE) {
             return Err(Error::new(format!("the output path {RECORD_FILE} is Bengal's own record"))
                 .with_hint("rename the file in static/ or content/"));
+        }
+        // A repository's internals: a hook written there would run.
+        if path.split('/').any(|part| part == ".git") {
+            return Err(Error::new(format!("refusing to write into a .git folder: {path}"))
+                .with_hint("change the page's `path`, `slug` or `aliases`"));
         }
         let target = self.output.join(&path);
         let copied = matches!(artifact, Artifact::Copy { .. });
@@ -302,16 +320,17 @@ fn same_files(a: &Path, b: &Path) -> std::io::Result<bool> {
 pub struct OutputDir {
     dir: PathBuf,
     written: HashSet<String>,
+    sharing: Sharing,
 }
 
 impl OutputDir {
     /// Opens `dir` (created later, when first written) and reads its record.
     /// A record that cannot be read is treated as empty: nothing is removed.
-    pub fn open(dir: &Path) -> OutputDir {
+    pub fn open(dir: &Path, sharing: Sharing) -> OutputDir {
         let record = crate::paths::read_regular_file(&dir.join(RECORD_FILE), MAX_RECORD).ok().flatten();
         let text = record.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
         let written = text.lines().filter(|l| !l.starts_with('#')).filter_map(normal_path).collect();
-        OutputDir { dir: dir.to_path_buf(), written }
+        OutputDir { dir: dir.to_path_buf(), written, sharing }
     }
 
     /// A staging folder for a build into this directory.
@@ -330,6 +349,9 @@ impl OutputDir {
             if !wanted.insert(file.path.clone()) {
                 return Err(two_outputs(&file.path));
             }
+        }
+        if self.sharing == Sharing::Shared {
+            self.refuse_foreign(&staged)?;
         }
         create_dir(&self.dir)?;
         let mut checked = HashSet::new();
@@ -359,6 +381,31 @@ impl OutputDir {
             }
         }
         Ok(report)
+    }
+
+    /// Fails, naming them, when files Bengal did not write are where
+    /// `staged` files go (written in place, they were not there before).
+    fn refuse_foreign(&self, staged: &[Staged]) -> Result<()> {
+        let foreign: Vec<&str> = staged
+            .iter()
+            .filter(|file| !matches!(file.written, Written::InPlace(_)) && !self.written.contains(&file.path))
+            .filter(|file| std::fs::symlink_metadata(self.dir.join(&file.path)).is_ok())
+            .map(|file| file.path.as_str())
+            .collect();
+        if foreign.is_empty() {
+            return Ok(());
+        }
+        const SHOWN: usize = 5;
+        let shown = foreign[..foreign.len().min(SHOWN)].join(", ");
+        let more = if foreign.len() > SHOWN { format!(" and {} more", foreign.len() - SHOWN) } else { String::new() };
+        Err(Error::in_file(
+            &self.dir,
+            format!(
+                "holds files Bengal did not write where the site puts its own ({shown}{more}); \
+                 a build never replaces them in a folder given with --output"
+            ),
+        )
+        .with_hint("move them away (a file to publish belongs in static/), or build into another folder"))
     }
 
     /// Moves one staged file over its target, unless it is unchanged or
@@ -517,7 +564,7 @@ mod tests {
 
     /// Makes `out` hold exactly `artifacts` among the files Bengal wrote.
     fn write_all(out: &Path, artifacts: &[Artifact]) -> Result<WriteReport> {
-        let mut output = OutputDir::open(out);
+        let mut output = OutputDir::open(out, Sharing::Owned);
         let staging = output.staging()?;
         let staged = artifacts.iter().map(|artifact| staging.stage(artifact.clone())).collect::<Result<_>>()?;
         output.commit(staged, Scope::Whole)
@@ -546,7 +593,7 @@ mod tests {
         let out = dir.path().join("public");
         write_all(&out, &[bytes("a.html", "A")]).unwrap();
         {
-            let staging = OutputDir::open(&out).staging().unwrap();
+            let staging = OutputDir::open(&out, Sharing::Owned).staging().unwrap();
             let _staged = [staging.stage(bytes("a.html", "changed")), staging.stage(bytes("new/b.html", "B"))];
         }
         assert_eq!(std::fs::read_to_string(out.join("a.html")).unwrap(), "A");
@@ -557,7 +604,7 @@ mod tests {
         // A new output folder is written in place, and emptied again.
         let fresh = dir.path().join("fresh");
         {
-            let staging = OutputDir::open(&fresh).staging().unwrap();
+            let staging = OutputDir::open(&fresh, Sharing::Owned).staging().unwrap();
             let _staged = [staging.stage(bytes("a.html", "A")), staging.stage(bytes("deep/er/b.html", "B"))];
             assert_eq!(std::fs::read_to_string(fresh.join("deep/er/b.html")).unwrap(), "B");
         }
@@ -565,8 +612,10 @@ mod tests {
 
         // Two outputs of one path, a copy that fails: nothing left either.
         {
-            let staging = OutputDir::open(&fresh).staging().unwrap();
+            let staging = OutputDir::open(&fresh, Sharing::Owned).staging().unwrap();
             let first = staging.stage(bytes("deep/a.html", "A")).unwrap();
+            let hook = staging.stage(bytes(".git/hooks/pre-commit", "x")).unwrap_err();
+            assert!(hook.message.contains("refusing to write into a .git folder"), "{hook:?}");
             let second = staging.stage(bytes("deep/a.html", "B")).unwrap_err();
             assert!(second.message.contains("two outputs would be written to deep/a.html"), "{second:?}");
             let source = dir.path().join("a.html");
@@ -583,7 +632,7 @@ mod tests {
 
         // Only what the build wrote: a file put there meanwhile stays.
         {
-            let staging = OutputDir::open(&fresh).staging().unwrap();
+            let staging = OutputDir::open(&fresh, Sharing::Owned).staging().unwrap();
             let _staged = staging.stage(bytes("deep/b.html", "B")).unwrap();
             std::fs::write(fresh.join("deep/keep.txt"), "mine").unwrap();
         }
@@ -654,7 +703,11 @@ mod tests {
         for hidden in [".git", ".bengal", ".bengal/x", "sass", "public/.cache"] {
             assert!(check_output_dir(dir.path(), &dir.path().join(hidden), true).is_err(), "{hidden}");
         }
-        assert!(check_output_dir(dir.path(), &dir.path().join(".bengal/serve"), true).is_ok());
+        let sharing =
+            |output: &str, explicit| check_output_dir(dir.path(), &dir.path().join(output), explicit).unwrap().1;
+        assert_eq!(sharing(".bengal/serve", true), Sharing::Owned);
+        assert_eq!(sharing("public", false), Sharing::Owned);
+        assert_eq!(sharing("public", true), Sharing::Shared);
     }
 
     #[test]

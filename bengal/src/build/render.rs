@@ -315,8 +315,9 @@ fn compile_sass(site: &Site) -> Result<Vec<Artifact>> {
     Ok(sheets.into_iter().map(|sheet| bytes(sheet.output, sheet.css)).collect())
 }
 
-/// Files that keep a folder in git or are left by a desktop, never published.
-const IGNORED_STATIC: &[&str] = &[".gitkeep", ".gitignore", ".DS_Store", "Thumbs.db"];
+/// Files that keep a folder in git or are left by a desktop, and a
+/// repository's own folder (a vendored checkout), never published.
+const IGNORED_STATIC: &[&str] = &[".gitkeep", ".gitignore", ".DS_Store", "Thumbs.db", ".git"];
 
 /// The files of `static/` and of the theme's `static/`, by output path; the
 /// site's win over the theme's.
@@ -329,12 +330,17 @@ fn static_files(root: &Path, config: &crate::build::config::Config) -> Result<Ve
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in dirs.iter().filter(|dir| dir.is_dir()) {
-        for entry in crate::paths::walk(dir) {
+        let mut walker = crate::paths::walk(dir);
+        while let Some(entry) = walker.next() {
             let entry = entry.map_err(|err| crate::paths::walk_error(root, dir, err))?;
             let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-            if IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref())
-                || config.ignored_static.is_match(relative)
-            {
+            if IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref()) {
+                if entry.file_type().is_dir() {
+                    walker.skip_current_dir();
+                }
+                continue;
+            }
+            if config.ignored_static.is_match(relative) {
                 continue;
             }
             crate::paths::check_entry(&site, root, &entry)?;

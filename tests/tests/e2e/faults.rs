@@ -198,6 +198,33 @@ fn a_themes_toml_that_is_a_link_out_or_a_fifo_is_refused_without_hanging() {
 }
 
 #[test]
+fn a_file_in_a_given_output_that_bengal_did_not_write_is_never_replaced() {
+    let site = copy_fixture("quickstart");
+    std::fs::write(site.path().join("static/CNAME"), "site.example\n").unwrap();
+    std::fs::create_dir_all(site.path().join("static/.git/hooks")).unwrap();
+    std::fs::write(site.path().join("static/.git/hooks/pre-commit"), "echo planted\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("CNAME"), "mine\n").unwrap();
+    std::fs::create_dir_all(out.path().join(".git/hooks")).unwrap();
+    std::fs::write(out.path().join(".git/hooks/pre-commit"), "original\n").unwrap();
+    let kept = || {
+        assert_eq!(std::fs::read_to_string(out.path().join("CNAME")).unwrap(), "mine\n");
+        assert_eq!(std::fs::read_to_string(out.path().join(".git/hooks/pre-commit")).unwrap(), "original\n");
+    };
+    build_into(site.path(), out.path())
+        .code(1)
+        .stderr(predicate::str::contains("CNAME").and(predicate::str::contains("Bengal did not write")));
+    kept();
+    // Once the site no longer makes it, the build goes through, and the
+    // file, never Bengal's, stays through the builds after.
+    std::fs::remove_file(site.path().join("static/CNAME")).unwrap();
+    build_into(site.path(), out.path()).success();
+    build_into(site.path(), out.path()).success();
+    kept();
+    assert!(out.path().join("index.html").is_file());
+}
+
+#[test]
 fn a_symlink_to_a_file_inside_the_site_is_followed() {
     let site = copy_fixture("quickstart");
     symlink("images/logo.svg", site.path().join("static/logo-link.svg")).unwrap();
