@@ -169,6 +169,23 @@ pub fn normal_path(path: &str) -> Option<String> {
     if parts.is_empty() { None } else { Some(parts.join("/")) }
 }
 
+/// `path` below `base` with `/` separators, as an output path; an error
+/// naming it (from the site `root`) when it is not UTF-8.
+pub fn output_path(root: &Path, base: &Path, path: &Path) -> Result<String> {
+    let relative = path.strip_prefix(base).unwrap_or(path);
+    match relative.to_str() {
+        Some(_) => Ok(slash_path(relative)),
+        None => Err(not_utf8(path.strip_prefix(root).unwrap_or(path))),
+    }
+}
+
+/// The error for a source whose name is not UTF-8: no URL can hold it, and
+/// read lossily two names could become one.
+pub fn not_utf8(shown: &Path) -> Error {
+    Error::in_file(shown, "has a name that is not valid UTF-8, which no URL can hold")
+        .with_hint("rename it with UTF-8 characters")
+}
+
 /// A relative path with `/` separators, as URLs and output paths spell it.
 pub fn slash_path(path: &Path) -> String {
     path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")

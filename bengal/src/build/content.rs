@@ -292,8 +292,7 @@ fn owner_of<'p>(content_root: &Path, dir: &'p Path) -> Option<&'p Path> {
 fn check_name(root: &Path, path: &Path, slugified_dir: bool) -> Result<()> {
     let shown = path.strip_prefix(root).unwrap_or(path);
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return Err(Error::in_file(shown, "has a name that is not valid UTF-8, which no URL can hold")
-            .with_hint("rename it with UTF-8 characters"));
+        return Err(paths::not_utf8(shown));
     };
     if slugified_dir && slug::slugify(name).is_empty() {
         return Err(Error::in_file(shown, format!("the directory name `{name}` leaves no URL segment"))

@@ -491,8 +491,11 @@ impl OutputDir {
         let dir = self.dir.join(path);
         for entry in walkdir::WalkDir::new(&dir).min_depth(1) {
             let entry = entry.map_err(|err| Error::in_file(&dir, format!("could not read: {err}")))?;
-            let relative = slash_path(entry.path().strip_prefix(&self.dir).unwrap_or(entry.path()));
-            if !entry.file_type().is_dir() && !self.written.contains(&relative) {
+            // Bengal writes only UTF-8 names: any other is not its own, even
+            // one whose lossy form it wrote.
+            let relative = entry.path().strip_prefix(&self.dir).unwrap_or(entry.path()).to_str().map(str::to_owned);
+            let written = relative.is_some_and(|relative| self.written.contains(&relative));
+            if !entry.file_type().is_dir() && !written {
                 return Err(Error::in_file(
                     &dir,
                     "is a directory holding files Bengal did not write, where a file is to go",
@@ -676,6 +679,18 @@ mod tests {
         std::fs::write(dir.path().join("x/mine.txt"), "mine").unwrap();
         assert!(write_all(dir.path(), &[bytes("x", "file")]).is_err(), "replaced a directory holding a file of mine");
         assert!(dir.path().join("x/mine.txt").exists());
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_never_taken_for_one_bengal_wrote() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path(), &[bytes("x/a\u{FFFD}", "Bengal's")]).unwrap();
+        std::fs::remove_file(dir.path().join("x/a\u{FFFD}")).unwrap();
+        let mine = dir.path().join("x").join(std::ffi::OsStr::from_bytes(b"a\xfe"));
+        std::fs::write(&mine, "mine").unwrap();
+        assert!(write_all(dir.path(), &[bytes("x", "file")]).is_err(), "removed a file of mine to make room");
+        assert!(mine.exists());
     }
 
     #[test]

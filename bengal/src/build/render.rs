@@ -345,7 +345,7 @@ fn static_files(root: &Path, config: &crate::build::config::Config) -> Result<Ve
             }
             crate::paths::check_entry(&site, root, &entry)?;
             if entry.file_type().is_file() {
-                let dest = crate::paths::slash_path(relative);
+                let dest = crate::paths::output_path(root, dir, entry.path())?;
                 if seen.insert(dest.clone()) {
                     files.push((entry.into_path(), dest));
                 }

@@ -148,8 +148,7 @@ fn entry_points(site: &Path, dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
         if !entry.file_type().is_file() || !is_sass {
             continue;
         }
-        let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let output = paths::slash_path(&relative.with_extension("css"));
+        let output = paths::output_path(site, dir, &entry.path().with_extension("css"))?;
         let source = entry.path().strip_prefix(site).unwrap_or(entry.path()).to_path_buf();
         match found.get(&output) {
             Some(first) => conflicts.push(Err(Error::in_file(

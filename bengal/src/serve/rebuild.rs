@@ -256,8 +256,7 @@ impl Rebuilder {
         for source in &plan.statics {
             let shown = source.strip_prefix(&self.options.root).unwrap_or(source);
             paths::check_source(&self.options.root, source, shown)?;
-            let relative = source.strip_prefix(self.options.root.join(STATIC_DIR)).unwrap_or(source);
-            let dest = paths::slash_path(relative);
+            let dest = paths::output_path(&self.options.root, &self.options.root.join(STATIC_DIR), source)?;
             jobs.push(Job::Copy { source: source.clone(), dest });
         }
         if !plan.statics.is_empty() {

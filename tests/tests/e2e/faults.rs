@@ -225,6 +225,19 @@ fn a_file_in_a_given_output_that_bengal_did_not_write_is_never_replaced() {
 }
 
 #[test]
+fn a_static_file_whose_name_is_not_utf8_is_refused_by_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let site = copy_fixture("quickstart");
+    for name in [&b"bad\xfename.txt"[..], b"bad\xffname.txt"] {
+        std::fs::write(site.path().join("static").join(std::ffi::OsStr::from_bytes(name)), name).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    build_into(site.path(), out.path())
+        .code(1)
+        .stderr(predicate::str::contains("static/bad").and(predicate::str::contains("not valid UTF-8")));
+}
+
+#[test]
 fn a_symlink_to_a_file_inside_the_site_is_followed() {
     let site = copy_fixture("quickstart");
     symlink("images/logo.svg", site.path().join("static/logo-link.svg")).unwrap();
