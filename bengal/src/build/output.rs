@@ -187,16 +187,46 @@ impl Drop for Staged {
     }
 }
 
+/// A staging folder's name before its writer's pid.
+const STAGING_PREFIX: &str = ".bengal-staging.";
+
+/// Whether `relative` (a path in an output) is one of Bengal's own files,
+/// its record or a build's staging folder, which are not part of the site.
+pub fn is_bengal_file(relative: &Path) -> bool {
+    let first = relative.components().next().and_then(|part| part.as_os_str().to_str());
+    first.is_some_and(|first| first.starts_with(RECORD_FILE) || first.starts_with(STAGING_PREFIX))
+}
+
+/// Removes the staging folders of builds whose process is gone (killed, or
+/// aborted by a stack overflow), this process's pid included: left there,
+/// they would be published with the output.
+fn remove_dead_staging(output: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(output).map_err(|err| Error::io(output, "read it", err))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(STAGING_PREFIX)).and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let gone = pid == std::process::id()
+            || i32::try_from(pid).is_ok_and(|pid| {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
+            });
+        if gone {
+            let dir = entry.path();
+            std::fs::remove_dir_all(&dir).map_err(|err| Error::io(&dir, "remove a stale staging folder", err))?;
+        }
+    }
+    Ok(())
+}
+
 impl Staging {
     fn new(output: &Path) -> Result<Staging> {
         let made_output = !output.exists();
         create_dir(output)?;
-        // Named for this process, so that two writers never share one; one
-        // left by a process of the same pid that died is Bengal's to remove.
-        let dir = output.join(format!(".bengal-staging.{}", std::process::id()));
-        if std::fs::symlink_metadata(&dir).is_ok() {
-            std::fs::remove_dir_all(&dir).map_err(|err| Error::io(&dir, "remove a stale staging folder", err))?;
-        }
+        remove_dead_staging(output)?;
+        // Named for this process, so that two writers never share one.
+        let dir = output.join(format!("{STAGING_PREFIX}{}", std::process::id()));
         std::fs::create_dir(&dir).map_err(|err| Error::io(&dir, "create the staging folder", err))?;
         Ok(Staging { output: Arc::from(output), dir, made_output, next: AtomicUsize::new(0) })
     }
@@ -612,6 +642,20 @@ mod tests {
             assert_eq!(std::fs::read_to_string(fresh.join("deep/er/b.html")).unwrap(), "B");
         }
         assert!(!fresh.exists(), "a first build that failed left its output directory");
+
+        // A staging folder left by a build that died (its process is gone)
+        // is removed by the next; one of a live build stays.
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        let left = out.join(format!(".bengal-staging.{}", gone.id()));
+        std::fs::create_dir_all(&left).unwrap();
+        std::fs::write(left.join("0"), "torn").unwrap();
+        let live = out.join(".bengal-staging.1");
+        std::fs::create_dir_all(&live).unwrap();
+        drop(OutputDir::open(&out, Sharing::Owned).staging().unwrap());
+        assert!(!left.exists(), "a dead build's staging folder stayed");
+        assert!(live.exists(), "a live build's staging folder was removed");
+        std::fs::remove_dir(&live).unwrap();
 
         // Two outputs of one path, a copy that fails: nothing left either.
         {

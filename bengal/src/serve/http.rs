@@ -185,9 +185,7 @@ async fn site(State(state): State<AppState>, request: Request) -> Response {
         let page = error_page(error, &state.live().current());
         return html_response(StatusCode::INTERNAL_SERVER_ERROR, page.into_bytes());
     }
-    // Bengal's record of what it wrote is not part of the site.
-    let Some(relative) = safe_relative_path(&raw_path).filter(|p| p != Path::new(crate::build::output::RECORD_FILE))
-    else {
+    let Some(relative) = safe_relative_path(&raw_path).filter(|p| !crate::build::output::is_bengal_file(p)) else {
         return not_found(&state).await;
     };
     // Browsers ask every site for an icon; one the site lacks is no error

@@ -437,6 +437,10 @@ fn pages_answer_get_and_head_only() {
     assert_eq!(head.status, 200, "{head:?}");
     assert_eq!(head.body_bytes, 0, "HEAD has no body: {head:?}");
     assert_eq!(server.get("/.bengal-written").status, 404, "Bengal's record is not part of the site");
+    let staging = site.path().join(".bengal/serve/.bengal-staging.1");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::write(staging.join("0"), "torn").unwrap();
+    assert_eq!(server.get("/.bengal-staging.1/0").status, 404, "a build's staging folder is not part of the site");
     server.stop();
 }
 
