@@ -308,9 +308,10 @@ fn write_error(artifact: &Artifact, file: &Path, err: std::io::Error) -> Error {
     }
 }
 
+const TWO_OUTPUTS_HINT: &str = "a file in static/ or an alias has the same path as a page; rename one of them";
+
 fn two_outputs(path: &str) -> Error {
-    Error::new(format!("two outputs would be written to {path}"))
-        .with_hint("a file in static/ or an alias has the same path as a page; rename one of them")
+    Error::new(format!("two outputs would be written to {path}")).with_hint(TWO_OUTPUTS_HINT)
 }
 
 impl Drop for Staging {
@@ -378,6 +379,16 @@ impl OutputDir {
         for file in &staged {
             if !wanted.insert(file.path.clone()) {
                 return Err(two_outputs(&file.path));
+            }
+        }
+        for path in &wanted {
+            let mut folder = parent_of(path);
+            while !folder.is_empty() {
+                if wanted.contains(folder) {
+                    return Err(Error::new(format!("{folder} would be both a file and the folder of {path}"))
+                        .with_hint(TWO_OUTPUTS_HINT));
+                }
+                folder = parent_of(folder);
             }
         }
         if self.sharing == Sharing::Shared {
@@ -723,6 +734,16 @@ mod tests {
         std::fs::write(dir.path().join("x/mine.txt"), "mine").unwrap();
         assert!(write_all(dir.path(), &[bytes("x", "file")]).is_err(), "replaced a directory holding a file of mine");
         assert!(dir.path().join("x/mine.txt").exists());
+    }
+
+    #[test]
+    fn a_path_that_would_be_both_a_file_and_a_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path(), &[bytes("favicon.svg", "icon")]).unwrap();
+        let both = [bytes("favicon.svg", "icon"), bytes("favicon.svg/index.html", "alias")];
+        let err = write_all(dir.path(), &both).unwrap_err();
+        assert!(err.message.contains("favicon.svg would be both a file and the folder of"), "{err:?}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("favicon.svg")).unwrap(), "icon");
     }
 
     #[test]
