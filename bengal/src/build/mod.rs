@@ -25,6 +25,7 @@ pub(crate) mod html;
 pub(crate) mod images;
 pub(crate) mod markdown;
 pub(crate) mod output;
+mod recursion;
 pub(crate) mod render;
 pub mod rush;
 pub(crate) mod sass;

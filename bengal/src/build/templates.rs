@@ -16,6 +16,7 @@ use crate::build::frontmatter::PageDate;
 use crate::build::functions::{Functions, MarkdownFn};
 use crate::build::images::Images;
 use crate::build::markdown::Renderer;
+use crate::build::recursion;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::paths::TEMPLATES_DIR;
@@ -138,6 +139,7 @@ impl Templates {
         tera.add_raw_templates(sources.iter().map(|(name, (text, _))| (name.as_str(), text.as_str())))
             .map_err(|err| template_error(Path::new(TEMPLATES_DIR), &err))?;
         tera.set_escape_fn(crate::build::html::escape_html);
+        refuse_endless_includes(&tera, &sources)?;
         let site = SiteSlot::default();
         register_helpers(&mut tera, root, config, &site);
         let functions = Functions::new(root, config, markdown_filter(config, &site));
@@ -320,6 +322,32 @@ impl Templates {
     }
 }
 
+/// Fails on the first of the site's templates whose includes go round
+/// without end ([`recursion::endless_include`]), naming the include's line.
+fn refuse_endless_includes(tera: &Tera, sources: &BTreeMap<String, (String, Origin)>) -> Result<()> {
+    let asts: HashMap<&str, &[tera::ast::Node]> =
+        tera.templates.iter().map(|(name, template)| (name.as_str(), template.ast.as_slice())).collect();
+    for (name, (_, origin)) in sources {
+        if !matches!(origin, Origin::Site(_)) {
+            continue;
+        }
+        let Some(round) = recursion::endless_include(&asts, name) else { continue };
+        let (first, next) = (round[0], round[1]);
+        let Some((text, Origin::Site(file))) = sources.get(first) else { continue };
+        let message = if round.len() == 2 {
+            format!("`{first}` includes itself, so its render would never end")
+        } else {
+            format!("the includes {} go round without end", round.join(" → "))
+        };
+        let line = ['"', '\''].iter().find_map(|q| text.find(&format!("{q}{next}{q}")));
+        let line = line.map(|at| text[..at].matches('\n').count() + 1);
+        return Err(Error::in_file(file, message)
+            .at_line(line)
+            .with_hint("remove the include, or put it under an `if` that ends the round"));
+    }
+    Ok(())
+}
+
 /// Every template under `dir`, each parsed alone first so that a syntax
 /// error names its own file and line: (name, text, path from the root).
 fn read_templates(root: &Path, dir: &Path) -> Result<Vec<(String, String, PathBuf)>> {
@@ -337,6 +365,12 @@ fn read_templates(root: &Path, dir: &Path) -> Result<Vec<(String, String, PathBu
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
         let name = paths::slash_path(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
         let text = std::fs::read_to_string(entry.path()).map_err(|err| Error::io(&relative, "read it", err))?;
+        if let Some(line) = recursion::too_deep(&text) {
+            let message = format!("nests deeper than {} levels (blocks, or brackets in a tag)", recursion::MAX_NESTING);
+            return Err(Error::in_file(&relative, message)
+                .at_line(Some(line))
+                .with_hint("flatten it: move a part into a macro or a template of its own"));
+        }
         tera::Template::new(&name, None, &text).map_err(|err| template_error(&relative, &err))?;
         found.push((name, text, relative));
     }
@@ -705,6 +739,42 @@ mod tests {
         }
         assert!(templates.mentions("page.html", "recent_pages"));
         assert!(!templates.closure("404.html").contains("bit.html"));
+    }
+
+    fn load_error(files: &[(&str, &str)]) -> Error {
+        let dir = site_with(files);
+        Templates::load(dir.path(), &Config::parse("").unwrap()).err().expect("refused")
+    }
+
+    #[test]
+    fn an_include_that_never_ends_is_refused_naming_the_file_and_line() {
+        let err = load_error(&[("index.html", "<p>\n{% include \"index.html\" %}\n")]);
+        assert_eq!((err.file.as_deref(), err.line), (Some(Path::new("templates/index.html")), Some(2)), "{err:?}");
+        assert!(err.message.contains("includes itself"), "{err:?}");
+        let err = load_error(&[("a.html", "{% include \"b.html\" %}"), ("b.html", "x\n{% include \"a.html\" %}")]);
+        assert!(err.message.contains("a.html → b.html → a.html"), "{err:?}");
+        // Through a theme template the site's include reaches, too.
+        let err = load_error(&[
+            ("page.html", "{% extends \"base.html\" %}"),
+            ("footer.html", "{% include \"footer.html\" %}"),
+        ]);
+        assert!(err.message.contains("includes itself"), "{err:?}");
+    }
+
+    #[test]
+    fn a_template_nested_too_deep_is_refused_instead_of_overflowing_the_stack() {
+        let deep = 5000;
+        let parens = format!("<p>\n{{{{ {}1{} }}}}", "(".repeat(deep), ")".repeat(deep));
+        let ifs = format!("{}x{}", "{% if true %}".repeat(deep), "{% endif %}".repeat(deep));
+        for text in [parens, ifs] {
+            let err = load_error(&[("index.html", &text)]);
+            assert!(err.message.contains("nests deeper than"), "{err:?}");
+            assert_eq!(err.file.as_deref(), Some(Path::new("templates/index.html")));
+        }
+        // Twenty levels, as a real template may have, are fine.
+        let fine = format!("{}x{}", "{% if true %}".repeat(20), "{% endif %}".repeat(20));
+        let dir = site_with(&[("index.html", &fine)]);
+        assert!(Templates::load(dir.path(), &Config::parse("").unwrap()).is_ok());
     }
 
     #[test]

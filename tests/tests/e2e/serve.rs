@@ -133,6 +133,23 @@ fn broken_template_shows_overlay_keeps_last_good_page_then_recovers() {
 }
 
 #[test]
+fn a_template_that_would_recurse_without_end_is_an_error_not_a_dead_server() {
+    let (site, server) = serve_quickstart();
+    let mut events = EventStream::open(server.port, DEADLINE).unwrap();
+    let good = server.get("/blog/hello-bengal/").body;
+    let template = site.path().join("templates/page.html");
+    std::fs::create_dir_all(template.parent().unwrap()).unwrap();
+    for text in ["<p>\n{% include \"page.html\" %}\n".to_owned(), "{% if true %}".repeat(5000)] {
+        std::fs::write(&template, text).unwrap();
+        let (name, data) = events.next_event().unwrap();
+        assert_eq!(name, "build-error");
+        assert!(data.contains("\"file\":\"templates/page.html\""), "{data}");
+        assert_eq!(server.get("/blog/hello-bengal/").body, good, "the last good build is still served");
+    }
+    server.stop();
+}
+
+#[test]
 fn a_failed_first_build_still_serves_the_error_until_fixed() {
     let site = copy_fixture("broken-front-matter");
     let mut server = Server::start(site.path(), &["--port", &free_port()]);
