@@ -152,7 +152,11 @@ pub fn check_entry(site: &Path, root: &Path, entry: &walkdir::DirEntry) -> Resul
 /// A walkdir error (unreadable directory, symlink loop) naming the path.
 pub fn walk_error(root: &Path, fallback: &Path, err: walkdir::Error) -> Error {
     let path = err.path().unwrap_or(fallback);
-    Error::in_file(path.strip_prefix(root).unwrap_or(path), format!("could not read: {err}"))
+    let hint = match err.loop_ancestor() {
+        Some(_) => "it is a symlink to a folder that holds it; remove the link",
+        None => "make it readable, or remove it from the site",
+    };
+    Error::in_file(path.strip_prefix(root).unwrap_or(path), format!("could not read: {err}")).with_hint(hint)
 }
 
 /// `a//b/./c` → `a/b/c`; None for an empty path or one that climbs out (`..`).
@@ -225,6 +229,17 @@ pub fn resolve_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlink_loop_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("static")).unwrap();
+        std::os::unix::fs::symlink("..", root.join("static/up")).unwrap();
+        let err = walk(&root.join("static")).find_map(Result::err).expect("a loop");
+        let err = walk_error(root, root, err);
+        assert!(err.hint.as_deref().is_some_and(|hint| hint.contains("remove the link")), "{err:?}");
+    }
 
     #[test]
     fn normal_paths() {

@@ -324,13 +324,24 @@ fn parse_entry(
         Entry::Section { file } => (file, Vec::new(), true),
     };
     let display = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
-    let text = std::fs::read_to_string(&file).map_err(|err| Error::io(&display, "read it", err))?;
+    let text = std::fs::read_to_string(&file).map_err(|err| match err.kind() {
+        std::io::ErrorKind::InvalidData => Error::in_file(&display, "is not UTF-8 text")
+            .with_hint("save it as UTF-8, or move it out of content/ if it is not a page"),
+        _ => Error::io(&display, "read it", err),
+    })?;
     let in_file = |err: Error| Error { file: Some(display.clone()), ..err };
     let split = frontmatter::split(&text).map_err(in_file)?;
+    let check_url = |key: &str, value: &str| match unusable_url_path(value) {
+        Some(why) => Err(Error::in_file(&display, format!("`{key}` {value:?} {why}"))
+            .at_line(split.key_line(key))
+            .with_hint(format!("write `{key}` as a URL path inside the site, such as \"/blog/old-name/\""))),
+        None => Ok(()),
+    };
     let content_path = relative_slash_path(content_root, &file);
     let dir = paths::parent_of(&content_path).to_owned();
     if is_section {
         let (front, _) = frontmatter::parse::<SectionFront>(&split, None).map_err(in_file)?;
+        front.aliases.iter().try_for_each(|alias| check_url("aliases", alias))?;
         return Ok(Some(Parsed::Section(Box::new(SourceSection {
             path: config.site_path(&config.dir_url(&dir)),
             file: Some(display),
@@ -341,6 +352,9 @@ fn parse_entry(
         }))));
     }
     let (front, terms) = frontmatter::parse::<PageFront>(&split, Some(&config.taxonomies)).map_err(in_file)?;
+    front.aliases.iter().try_for_each(|alias| check_url("aliases", alias))?;
+    front.path.iter().try_for_each(|path| check_url("path", path))?;
+    front.slug.iter().try_for_each(|slug| check_url("slug", slug))?;
     let parse_date = |key: &str, value: &Option<String>| -> Result<Option<PageDate>> {
         let Some(text) = value else { return Ok(None) };
         PageDate::parse(text).map(Some).ok_or_else(|| {
@@ -414,6 +428,22 @@ fn parse_entry(
     }))))
 }
 
+/// Why a URL path written in front matter (`path`, `slug`, an alias)
+/// cannot name an output file: it climbs out with `..`, holds a control
+/// character (a NUL no file name can), or has a segment longer than a file
+/// name may be.
+fn unusable_url_path(path: &str) -> Option<&'static str> {
+    if path.chars().any(char::is_control) {
+        Some("holds a control character")
+    } else if path.split('/').any(|part| part == "..") {
+        Some("climbs out of the site with `..`")
+    } else if path.split('/').any(|part| part.len() > 255) {
+        Some("has a part longer than a file name may be (255 bytes)")
+    } else {
+        None
+    }
+}
+
 fn hash_text(text: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -481,6 +511,37 @@ mod tests {
         for name in ["2016-10-08", "2016-10-08-", "2016-13-45-bad-month", "201-10-08-x", "hello", "2016_10_08-x"] {
             assert!(date_prefix(name).is_none(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_url_path_that_cannot_be_a_file_is_refused_with_its_line() {
+        let long = "a".repeat(300);
+        let cases = [
+            ("+++\ntitle = \"T\"\npath = \"../../../../tmp/x\"\n+++\n", "p.md", 3, "`..`"),
+            ("+++\npath = \"a\\u0000b\"\n+++\n", "p.md", 2, "control character"),
+            (&format!("+++\nslug = \"{long}\"\n+++\n"), "p.md", 2, "255 bytes"),
+            ("+++\naliases = [\"/old/\", \"../../x\"]\n+++\n", "p.md", 2, "`..`"),
+            ("+++\ntitle = \"S\"\naliases = [\"../x\"]\n+++\n", "_index.md", 3, "`..`"),
+        ];
+        for (text, name, line, says) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("content/blog")).unwrap();
+            std::fs::write(dir.path().join("content/blog").join(name), text).unwrap();
+            let Err(err) = load(dir.path(), &Config::parse("").unwrap(), false) else { panic!("accepted: {text}") };
+            let file = Path::new("content/blog").join(name);
+            assert_eq!((err.file.as_deref(), err.line), (Some(file.as_path()), Some(line)), "{text}: {err:?}");
+            assert!(err.message.contains(says), "{text}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_that_is_not_utf8_text_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("content")).unwrap();
+        std::fs::write(dir.path().join("content/bin.md"), b"+++\n+++\n\xff\xfe").unwrap();
+        let err = load(dir.path(), &Config::parse("").unwrap(), false).err().unwrap();
+        assert!(err.message.contains("is not UTF-8 text"), "{err:?}");
+        assert!(err.hint.as_deref().is_some_and(|hint| hint.contains("UTF-8")), "{err:?}");
     }
 
     #[test]
