@@ -140,6 +140,7 @@ impl Functions {
             Ok(Value::String(utf8_percent_encode(text_value(value, "urlencode_strict")?, NON_ALPHANUMERIC).to_string()))
         });
         tera.register_filter("filesizeformat", filesizeformat);
+        tera.register_function("range", range);
     }
 
     /// Every site file a function read so far, and every place where
@@ -542,6 +543,39 @@ fn filesizeformat(value: &Value, args: &Args) -> tera::Result<Value> {
     Ok(Value::String(format!("{size:.places$} {}", units[unit])))
 }
 
+/// The most numbers `range` makes: enough for any page, and far from the
+/// memory a typo (`end=1e9`) would ask for.
+const MAX_RANGE: usize = 1_000_000;
+
+/// Tera's `range(start = 0, end, step_by = 1)`, which loops without end
+/// on `step_by=0` and makes as many numbers as asked: both are errors here.
+fn range(args: &Args) -> tera::Result<Value> {
+    let number = |key: &str| match args.get(key) {
+        None => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| format!("Function `range` received {key}={value} but `{key}` can only be a number")),
+    };
+    let start = number("start")?.unwrap_or(0);
+    let end = number("end")?.ok_or("Function `range` was called without a `end` argument")?;
+    let step_by = number("step_by")?.unwrap_or(1);
+    if start > end {
+        return Err("Function `range` was called with a `start` argument greater than the `end` one".into());
+    }
+    if step_by == 0 {
+        return Err("range: `step_by` must be at least 1, or the range would never end".into());
+    }
+    let count = (end - start).div_ceil(step_by);
+    if count > MAX_RANGE {
+        return Err(
+            format!("range: {count} numbers asked for, more than the {MAX_RANGE} a template may loop over").into()
+        );
+    }
+    Ok(Value::from((start..end).step_by(step_by).collect::<Vec<_>>()))
+}
+
 /// Tera's `get_random(start = 0, end)`: an integer in `start..end`, for
 /// varying a page's look, not for secrets. The randomness is std's hash
 /// keys, which are random per process and differ per call.
@@ -765,6 +799,28 @@ mod tests {
         assert!(err.contains("`xx` is not a locale"), "{err}");
         let err = render(&mut tera, "{{ '@@' | base64_decode }}").unwrap_err();
         assert!(err.contains("not base64"), "{err}");
+    }
+
+    #[test]
+    fn range_is_teras_but_never_endless_nor_huge() {
+        let (_dir, _, mut tera) = site(&[]);
+        let cases = [
+            ("{% for i in range(end=3) %}{{ i }}{% endfor %}", "012"),
+            ("{% for i in range(start=2, end=9, step_by=3) %}{{ i }},{% endfor %}", "2,5,8,"),
+            ("{{ range(start=4, end=4) | length }}", "0"),
+        ];
+        for (template, want) in cases {
+            assert_eq!(render(&mut tera, template).as_deref(), Ok(want), "{template}");
+        }
+        for (template, says) in [
+            ("{{ range(end=5, step_by=0) }}", "`step_by` must be at least 1"),
+            ("{{ range(end=100000000) }}", "100000000 numbers"),
+            ("{{ range(start=5, end=1) }}", "greater than"),
+            ("{{ range(end='x') }}", "`end` can only be a number"),
+        ] {
+            let err = render(&mut tera, template).unwrap_err();
+            assert!(err.contains(says), "{template}: {err}");
+        }
     }
 
     #[test]
