@@ -238,6 +238,23 @@ fn a_static_file_whose_name_is_not_utf8_is_refused_by_name() {
 }
 
 #[test]
+fn a_static_link_into_the_output_is_refused_instead_of_copying_the_output_into_itself() {
+    let site = copy_fixture("quickstart");
+    std::fs::create_dir_all(site.path().join("public")).unwrap();
+    symlink("../public", site.path().join("static/out")).unwrap();
+    for _ in 0..2 {
+        bengal()
+            .args(["build", "--root"])
+            .arg(site.path())
+            .timeout(DEADLINE)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("static/out").and(predicate::str::contains("output")));
+    }
+    assert!(!site.path().join("public/out").exists());
+}
+
+#[test]
 fn a_symlink_to_a_file_inside_the_site_is_followed() {
     let site = copy_fixture("quickstart");
     symlink("images/logo.svg", site.path().join("static/logo-link.svg")).unwrap();
