@@ -327,9 +327,14 @@ fn static_files(root: &Path, config: &crate::build::config::Config) -> Result<Ve
         dirs.push(root.join(crate::paths::THEMES_DIR).join(theme).join(STATIC_DIR));
     }
     let site = std::fs::canonicalize(root).map_err(|err| Error::io(root, "open the site", err))?;
-    // What builds write: a link into it would publish the output into
-    // itself, one level deeper at every build.
-    let outputs = [site.join(&config.output_dir), site.join(crate::paths::BENGAL_DIR)];
+    // Never published through a link: what builds write (the output would
+    // be published into itself, one level deeper at every build), and the
+    // site's repository (its config may hold credentials).
+    let private = [
+        (site.join(&config.output_dir), "the output, which would be published into itself"),
+        (site.join(crate::paths::BENGAL_DIR), "Bengal's own folder"),
+        (site.join(".git"), "the site's repository"),
+    ];
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in dirs.iter().filter(|dir| dir.is_dir()) {
@@ -347,12 +352,12 @@ fn static_files(root: &Path, config: &crate::build::config::Config) -> Result<Ve
                 continue;
             }
             crate::paths::check_entry(&site, root, &entry)?;
-            if entry.path_is_symlink()
-                && std::fs::canonicalize(entry.path()).is_ok_and(|target| outputs.iter().any(|o| target.starts_with(o)))
-            {
-                let shown = entry.path().strip_prefix(root).unwrap_or(entry.path());
-                return Err(Error::in_file(shown, "leads into the output, which would be published into itself")
-                    .with_hint("remove the link"));
+            if entry.path_is_symlink() {
+                let target = std::fs::canonicalize(entry.path()).unwrap_or_default();
+                if let Some((_, what)) = private.iter().find(|(dir, _)| target.starts_with(dir)) {
+                    let shown = entry.path().strip_prefix(root).unwrap_or(entry.path());
+                    return Err(Error::in_file(shown, format!("leads into {what}")).with_hint("remove the link"));
+                }
             }
             if entry.file_type().is_file() {
                 let dest = crate::paths::output_path(root, dir, entry.path())?;
