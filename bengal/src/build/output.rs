@@ -212,9 +212,15 @@ fn remove_dead_staging(output: &Path) -> Result<()> {
             || i32::try_from(pid).is_ok_and(|pid| {
                 nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
             });
-        if gone {
-            let dir = entry.path();
-            std::fs::remove_dir_all(&dir).map_err(|err| Error::io(&dir, "remove a stale staging folder", err))?;
+        if !gone {
+            continue;
+        }
+        let dir = entry.path();
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            // Another build removed it meanwhile.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(Error::io(&dir, "remove a stale staging folder", err)),
         }
     }
     Ok(())
