@@ -68,6 +68,11 @@ pub const RECORD_FILE: &str = ".bengal-written";
 /// The most a record may hold; a larger one is not Bengal's.
 const MAX_RECORD: u64 = 256 << 20;
 
+/// The record while the build that made the folder has not committed:
+/// files are written in place from the start, so a build stopped before its
+/// commit (Ctrl+C, a kill) leaves files no record lists.
+const MADE_RECORD: &str = "# Made by a build that has not ended: every file here is Bengal's.\n";
+
 /// Whether an output directory may hold files that are not Bengal's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sharing {
@@ -324,7 +329,13 @@ impl Drop for Staging {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         if self.made_output {
-            // Only when empty: a failed first build leaves no trace.
+            // Only when empty: a failed first build leaves no trace. The
+            // record stays once a commit has written the real one.
+            let record = self.output.join(RECORD_FILE);
+            let read = crate::paths::read_regular_file(&record, MADE_RECORD.len() as u64);
+            if read.is_ok_and(|bytes| bytes.is_some_and(|bytes| bytes == MADE_RECORD.as_bytes())) {
+                let _ = std::fs::remove_file(record);
+            }
             let _ = std::fs::remove_dir(&self.output);
         }
     }
@@ -358,6 +369,9 @@ pub struct OutputDir {
     dir: PathBuf,
     written: HashSet<String>,
     sharing: Sharing,
+    /// Whether a build made the folder and was stopped before its commit:
+    /// all it holds is Bengal's.
+    made: bool,
 }
 
 impl OutputDir {
@@ -367,12 +381,19 @@ impl OutputDir {
         let record = crate::paths::read_regular_file(&dir.join(RECORD_FILE), MAX_RECORD).ok().flatten();
         let text = record.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
         let written = text.lines().filter(|l| !l.starts_with('#')).filter_map(normal_path).collect();
-        OutputDir { dir: dir.to_path_buf(), written, sharing }
+        let made = text == MADE_RECORD;
+        OutputDir { dir: dir.to_path_buf(), written, sharing, made }
     }
 
-    /// A staging folder for a build into this directory.
+    /// A staging folder for a build into this directory; one that makes
+    /// the folder records that it did at once.
     pub fn staging(&self) -> Result<Staging> {
-        Staging::new(&self.dir)
+        let staging = Staging::new(&self.dir)?;
+        if staging.made_output {
+            let record = self.dir.join(RECORD_FILE);
+            write_new(&record, MADE_RECORD.as_bytes()).map_err(|err| Error::io(&record, "write it", err))?;
+        }
+        Ok(staging)
     }
 
     /// Moves `staged` into place: each file whose bytes changed replaces
@@ -397,7 +418,7 @@ impl OutputDir {
                 folder = parent_of(folder);
             }
         }
-        if self.sharing == Sharing::Shared {
+        if self.sharing == Sharing::Shared && !self.made {
             self.refuse_foreign(&staged)?;
         }
         create_dir(&self.dir)?;
@@ -740,6 +761,29 @@ mod tests {
         std::fs::write(dir.path().join("x/mine.txt"), "mine").unwrap();
         assert!(write_all(dir.path(), &[bytes("x", "file")]).is_err(), "replaced a directory holding a file of mine");
         assert!(dir.path().join("x/mine.txt").exists());
+    }
+
+    #[test]
+    fn a_shared_output_a_build_made_and_was_stopped_in_stays_bengals() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("deploy");
+        let build = || {
+            let mut output = OutputDir::open(&out, Sharing::Shared);
+            let staging = output.staging()?;
+            let staged = vec![staging.stage(bytes("a.html", "A"))?, staging.stage(bytes("b/index.html", "B"))?];
+            output.commit(staged, Scope::Whole)
+        };
+        // Killed after writing in place, before its commit: nothing is dropped.
+        let staging = OutputDir::open(&out, Sharing::Shared).staging().unwrap();
+        std::mem::forget(staging.stage(bytes("a.html", "A")).unwrap());
+        std::mem::forget(staging);
+        assert_eq!(build().unwrap().changed, ["b/index.html"]);
+        // Once committed, the record is the usual one: a stranger's file is refused.
+        std::fs::write(out.join("c.html"), "mine").unwrap();
+        let mut output = OutputDir::open(&out, Sharing::Shared);
+        let staging = output.staging().unwrap();
+        let err = output.commit(vec![staging.stage(bytes("c.html", "C")).unwrap()], Scope::Whole).unwrap_err();
+        assert!(err.message.contains("Bengal did not write"), "{err:?}");
     }
 
     #[test]
