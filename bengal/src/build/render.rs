@@ -319,6 +319,14 @@ fn compile_sass(site: &Site) -> Result<Vec<Artifact>> {
 /// repository's own folder (a vendored checkout), never published.
 const IGNORED_STATIC: &[&str] = &[".gitkeep", ".gitignore", ".DS_Store", "Thumbs.db", ".git"];
 
+/// Whether the file at `relative` (below `static/`) is published: not one of
+/// [`IGNORED_STATIC`] nor inside one, and not matched by `ignored_static`.
+/// A full build and the dev server's rebuild of one file both ask this.
+pub fn is_published_static(relative: &Path, config: &crate::build::config::Config) -> bool {
+    let ignored = |part: std::path::Component| IGNORED_STATIC.iter().any(|name| part.as_os_str() == *name);
+    !relative.components().any(ignored) && !config.ignored_static.is_match(relative)
+}
+
 /// The files of `static/` and of the theme's `static/`, by output path; the
 /// site's win over the theme's.
 fn static_files(root: &Path, config: &crate::build::config::Config) -> Result<Vec<(PathBuf, String)>> {
@@ -338,17 +346,10 @@ fn static_files(root: &Path, config: &crate::build::config::Config) -> Result<Ve
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in dirs.iter().filter(|dir| dir.is_dir()) {
-        let mut walker = crate::paths::walk(dir);
-        while let Some(entry) = walker.next() {
+        for entry in crate::paths::walk(dir) {
             let entry = entry.map_err(|err| crate::paths::walk_error(root, dir, err))?;
             let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-            if IGNORED_STATIC.contains(&entry.file_name().to_string_lossy().as_ref()) {
-                if entry.file_type().is_dir() {
-                    walker.skip_current_dir();
-                }
-                continue;
-            }
-            if config.ignored_static.is_match(relative) {
+            if !is_published_static(relative, config) {
                 continue;
             }
             crate::paths::check_entry(&site, root, &entry)?;

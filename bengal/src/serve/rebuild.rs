@@ -253,10 +253,14 @@ impl Rebuilder {
         if plan.sass {
             jobs.push(Job::Sass);
         }
-        for source in &plan.statics {
+        let static_dir = self.options.root.join(STATIC_DIR);
+        let published = |source: &&PathBuf| {
+            render::is_published_static(source.strip_prefix(&static_dir).unwrap_or(source), &last.site.config)
+        };
+        for source in plan.statics.iter().filter(published) {
             let shown = source.strip_prefix(&self.options.root).unwrap_or(source);
             paths::check_source(&self.options.root, source, shown)?;
-            let dest = paths::output_path(&self.options.root, &self.options.root.join(STATIC_DIR), source)?;
+            let dest = paths::output_path(&self.options.root, &static_dir, source)?;
             jobs.push(Job::Copy { source: source.clone(), dest });
         }
         if !plan.statics.is_empty() {
@@ -757,6 +761,23 @@ mod tests {
         std::fs::rename(&outside, &moved).unwrap();
         let report = rebuilder.apply(&batch(&[moved])).unwrap();
         assert!(report.changed.contains(&"blog/trip/index.html".to_owned()), "{report:?}");
+    }
+
+    /// A rebuild publishes of `static/` what a full build does: a vendored
+    /// checkout moved in without its `.git`, no desktop's `.DS_Store`.
+    #[test]
+    fn a_rebuild_publishes_of_static_what_a_full_build_does() {
+        let (dir, mut rebuilder) = built_site();
+        let outside = dir.path().join("vendor");
+        std::fs::create_dir_all(outside.join(".git")).unwrap();
+        std::fs::write(outside.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(outside.join("lib.js"), "lib()").unwrap();
+        let moved = dir.path().join("static/vendor");
+        std::fs::rename(&outside, &moved).unwrap();
+        let litter = dir.path().join("static/.DS_Store");
+        std::fs::write(&litter, "desktop").unwrap();
+        let report = rebuilder.apply(&batch(&[moved, litter])).unwrap();
+        assert_eq!(report.changed, ["vendor/lib.js"], "{report:?}");
     }
 
     /// The record names only what a good build read: a failed rebuild
