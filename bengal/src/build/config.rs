@@ -296,7 +296,9 @@ fn theme_dir(site: &Path, root: &Path, config_file: &str, name: &str) -> Result<
     }
     let dir = root.join(crate::paths::THEMES_DIR).join(name);
     if std::fs::symlink_metadata(&dir).is_ok() {
-        crate::paths::check_source(site, &dir, &Path::new(crate::paths::THEMES_DIR).join(name))?;
+        crate::paths::check_source(site, &dir, &Path::new(crate::paths::THEMES_DIR).join(name)).map_err(|err| {
+            err.with_hint("copy the theme into themes/ (a git submodule works) instead of linking to it")
+        })?;
     }
     Ok(dir)
 }

@@ -354,7 +354,6 @@ fn parse_entry(
     let (front, terms) = frontmatter::parse::<PageFront>(&split, Some(&config.taxonomies)).map_err(in_file)?;
     front.aliases.iter().try_for_each(|alias| check_url("aliases", alias))?;
     front.path.iter().try_for_each(|path| check_url("path", path))?;
-    front.slug.iter().try_for_each(|slug| check_url("slug", slug))?;
     let parse_date = |key: &str, value: &Option<String>| -> Result<Option<PageDate>> {
         let Some(text) = value else { return Ok(None) };
         PageDate::parse(text).map(Some).ok_or_else(|| {
@@ -384,6 +383,10 @@ fn parse_entry(
     let date = parse_date("date", &front.date)?.or(name_date);
     let updated = parse_date("updated", &front.updated)?;
     let slug = config.slugify_paths.apply(front.slug.as_deref().unwrap_or(&stem));
+    // As written: slugified (`a/../b` becomes `a-b`), a slug may be anything.
+    if front.slug.is_some() {
+        check_url("slug", &slug)?;
+    }
     if slug.is_empty() {
         let (source, line) = match &front.slug {
             Some(slug) => (format!("its `slug` {slug:?}"), split.key_line("slug")),
@@ -532,6 +535,12 @@ mod tests {
             assert_eq!((err.file.as_deref(), err.line), (Some(file.as_path()), Some(line)), "{text}: {err:?}");
             assert!(err.message.contains(says), "{text}: {err:?}");
         }
+        // A slug is checked as slugified, which makes any text a URL segment.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("content/blog")).unwrap();
+        std::fs::write(dir.path().join("content/blog/p.md"), "+++\nslug = \"a/../b\"\n+++\n").unwrap();
+        let content = load(dir.path(), &Config::parse("").unwrap(), false).unwrap();
+        assert_eq!(content.pages[0].path, "/blog/a-b/");
     }
 
     #[test]

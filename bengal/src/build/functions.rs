@@ -565,13 +565,14 @@ fn range(args: &Args) -> tera::Result<Value> {
         return Err("Function `range` was called with a `start` argument greater than the `end` one".into());
     }
     if step_by == 0 {
-        return Err("range: `step_by` must be at least 1, or the range would never end".into());
+        return Err("Function `range` was called with step_by=0: `step_by` must be at least 1, or it never ends".into());
     }
     let count = (end - start).div_ceil(step_by);
     if count > MAX_RANGE {
-        return Err(
-            format!("range: {count} numbers asked for, more than the {MAX_RANGE} a template may loop over").into()
-        );
+        return Err(format!(
+            "Function `range` was asked for {count} numbers, more than the {MAX_RANGE} a template may use"
+        )
+        .into());
     }
     Ok(Value::from((start..end).step_by(step_by).collect::<Vec<_>>()))
 }

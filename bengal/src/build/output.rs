@@ -288,7 +288,7 @@ impl Staging {
         }
         // Bytes are written with `create_new`, which refuses a file that is
         // there already; a copy would overwrite it, so it is looked for first.
-        let taken = matches!(artifact, Artifact::Copy { .. }) && std::fs::symlink_metadata(target).is_ok();
+        let taken = copied && std::fs::symlink_metadata(target).is_ok();
         let written =
             if taken { Err(std::io::ErrorKind::AlreadyExists.into()) } else { write_artifact(artifact, target) };
         match written {

@@ -148,7 +148,8 @@ fn entry_points(site: &Path, dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
         if !entry.file_type().is_file() || !is_sass {
             continue;
         }
-        let output = paths::output_path(site, dir, &entry.path().with_extension("css"))?;
+        let output = paths::output_path(site, dir, entry.path())?;
+        let output = paths::slash_path(&Path::new(&output).with_extension("css"));
         let source = entry.path().strip_prefix(site).unwrap_or(entry.path()).to_path_buf();
         match found.get(&output) {
             Some(first) => conflicts.push(Err(Error::in_file(
@@ -468,6 +469,17 @@ mod tests {
         let err = compile(&root, None).unwrap_err();
         assert_eq!(err.file.as_deref(), Some(Path::new("sass/x.scss")));
         assert!(err.message.contains("as sass/x.sass does"), "{err}");
+    }
+
+    #[test]
+    fn a_source_whose_name_is_not_utf8_is_named_as_it_is() {
+        use std::os::unix::ffi::OsStrExt;
+        let (_dir, root) = site_with(&[("sass/main.scss", "")]);
+        std::fs::write(root.join("sass").join(std::ffi::OsStr::from_bytes(b"x\xff.scss")), "").unwrap();
+        let err = compile(&root, None).unwrap_err();
+        let file = err.file.as_deref().map(|file| file.to_string_lossy().into_owned());
+        assert_eq!(file.as_deref(), Some("sass/x\u{FFFD}.scss"), "{err:?}");
+        assert!(err.message.contains("not valid UTF-8"), "{err:?}");
     }
 
     #[test]

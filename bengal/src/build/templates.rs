@@ -339,7 +339,11 @@ fn refuse_endless_includes(tera: &Tera, sources: &BTreeMap<String, (String, Orig
         } else {
             format!("the includes {} go round without end", round.join(" → "))
         };
-        let line = ['"', '\''].iter().find_map(|q| text.find(&format!("{q}{next}{q}")));
+        // The include tag's, not another mention of the name.
+        let line = ['"', '\''].iter().find_map(|q| {
+            let quoted = format!("{q}{next}{q}");
+            text.match_indices(&quoted).map(|(at, _)| at).find(|&at| text[..at].trim_end().ends_with("include"))
+        });
         let line = line.map(|at| text[..at].matches('\n').count() + 1);
         return Err(Error::in_file(file, message)
             .at_line(line)
@@ -748,7 +752,7 @@ mod tests {
 
     #[test]
     fn an_include_that_never_ends_is_refused_naming_the_file_and_line() {
-        let err = load_error(&[("index.html", "<p>\n{% include \"index.html\" %}\n")]);
+        let err = load_error(&[("index.html", "{# \"index.html\" #}\n{% include \"index.html\" %}\n")]);
         assert_eq!((err.file.as_deref(), err.line), (Some(Path::new("templates/index.html")), Some(2)), "{err:?}");
         assert!(err.message.contains("includes itself"), "{err:?}");
         let err = load_error(&[("a.html", "{% include \"b.html\" %}"), ("b.html", "x\n{% include \"a.html\" %}")]);

@@ -405,5 +405,7 @@ async fn watch_and_rebuild(
 
 /// Runs CPU-bound work off the async threads.
 async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|err| Error::new(format!("a rebuild failed unexpectedly: {err}")))
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| Error::new(format!("reading or building the site failed unexpectedly: {err}")))
 }
