@@ -713,13 +713,19 @@ mod tests {
         assert!(rebuilder.apply(&batch(&[broken])).is_ok(), "both fixed: the build succeeds");
     }
 
+    /// Of what a full build publishes: a vendored checkout's `.git` and a
+    /// desktop's `.DS_Store` are not copied.
     #[test]
-    fn a_new_static_folder_copies_its_files_alone() {
+    fn a_new_static_folder_copies_its_published_files_alone() {
         let (dir, mut rebuilder) = built_site();
         let folder = dir.path().join("static/fonts");
         std::fs::create_dir_all(folder.join("inner")).unwrap();
+        std::fs::create_dir_all(folder.join(".git")).unwrap();
         std::fs::write(folder.join("inner/a.css"), "a {}").unwrap();
-        let report = rebuilder.apply(&batch(&[folder])).unwrap();
+        std::fs::write(folder.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+        let litter = dir.path().join("static/.DS_Store");
+        std::fs::write(&litter, "desktop").unwrap();
+        let report = rebuilder.apply(&batch(&[folder, litter])).unwrap();
         assert_eq!((report.changed, report.unchanged), (vec!["fonts/inner/a.css".to_owned()], 0));
     }
 
@@ -761,23 +767,6 @@ mod tests {
         std::fs::rename(&outside, &moved).unwrap();
         let report = rebuilder.apply(&batch(&[moved])).unwrap();
         assert!(report.changed.contains(&"blog/trip/index.html".to_owned()), "{report:?}");
-    }
-
-    /// A rebuild publishes of `static/` what a full build does: a vendored
-    /// checkout moved in without its `.git`, no desktop's `.DS_Store`.
-    #[test]
-    fn a_rebuild_publishes_of_static_what_a_full_build_does() {
-        let (dir, mut rebuilder) = built_site();
-        let outside = dir.path().join("vendor");
-        std::fs::create_dir_all(outside.join(".git")).unwrap();
-        std::fs::write(outside.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
-        std::fs::write(outside.join("lib.js"), "lib()").unwrap();
-        let moved = dir.path().join("static/vendor");
-        std::fs::rename(&outside, &moved).unwrap();
-        let litter = dir.path().join("static/.DS_Store");
-        std::fs::write(&litter, "desktop").unwrap();
-        let report = rebuilder.apply(&batch(&[moved, litter])).unwrap();
-        assert_eq!(report.changed, ["vendor/lib.js"], "{report:?}");
     }
 
     /// The record names only what a good build read: a failed rebuild
