@@ -157,6 +157,8 @@ pub struct Staged {
     written: Written,
     /// Whether the artifact is a file copied as it is.
     pub copied: bool,
+    /// Whether something was at its path before this build.
+    replaces: bool,
 }
 
 /// Where a staged artifact's bytes are; a file not yet committed is
@@ -262,20 +264,24 @@ impl Staging {
         if self.made_output {
             return self.write_in_place(&artifact, path, &target, copied);
         }
+        let existing = std::fs::symlink_metadata(&target).ok();
+        let replaces = existing.is_some();
+        // A regular file (not a link) of that many bytes.
+        let has_length = |length: u64| existing.as_ref().is_some_and(|meta| meta.is_file() && meta.len() == length);
         let unchanged = match &artifact {
             Artifact::Bytes { bytes, .. } => {
-                has_length(&target, bytes.len() as u64) && std::fs::read(&target).is_ok_and(|old| old == *bytes)
+                has_length(bytes.len() as u64) && std::fs::read(&target).is_ok_and(|old| old == *bytes)
             }
             Artifact::Copy { source, .. } => {
                 let length = std::fs::metadata(source).map_err(|err| Error::io(source, "read it", err))?.len();
-                has_length(&target, length) && same_files(&target, source).unwrap_or(false)
+                has_length(length) && same_files(&target, source).unwrap_or(false)
             }
         };
         if unchanged {
-            return Ok(Staged { path, written: Written::Nowhere, copied });
+            return Ok(Staged { path, written: Written::Nowhere, copied, replaces });
         }
         let temp = self.dir.join(self.next.fetch_add(1, Ordering::Relaxed).to_string());
-        let staged = Staged { path, written: Written::Staged(temp.clone()), copied };
+        let staged = Staged { path, written: Written::Staged(temp.clone()), copied, replaces };
         write_artifact(&artifact, &temp).map_err(|err| write_error(&artifact, &temp, err))?;
         Ok(staged)
     }
@@ -292,7 +298,7 @@ impl Staging {
         let written =
             if taken { Err(std::io::ErrorKind::AlreadyExists.into()) } else { write_artifact(artifact, target) };
         match written {
-            Ok(()) => Ok(Staged { path, written: Written::InPlace(self.output.clone()), copied }),
+            Ok(()) => Ok(Staged { path, written: Written::InPlace(self.output.clone()), copied, replaces: false }),
             // Another job's file: the build fails, and removes it with that job.
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(two_outputs(&path)),
             Err(err) => {
@@ -339,11 +345,6 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir(&self.output);
         }
     }
-}
-
-/// Whether `target` is a regular file (not a link) of `length` bytes.
-fn has_length(target: &Path, length: u64) -> bool {
-    std::fs::symlink_metadata(target).is_ok_and(|meta| meta.is_file() && meta.len() == length)
 }
 
 /// Whether two files of the same length hold the same bytes, read a block
@@ -452,12 +453,11 @@ impl OutputDir {
     }
 
     /// Fails, naming them, when files Bengal did not write are where
-    /// `staged` files go (written in place, they were not there before).
+    /// `staged` files go.
     fn refuse_foreign(&self, staged: &[Staged]) -> Result<()> {
         let foreign: Vec<&str> = staged
             .iter()
-            .filter(|file| !matches!(file.written, Written::InPlace(_)) && !self.written.contains(&file.path))
-            .filter(|file| std::fs::symlink_metadata(self.dir.join(&file.path)).is_ok())
+            .filter(|file| file.replaces && !self.written.contains(&file.path))
             .map(|file| file.path.as_str())
             .collect();
         if foreign.is_empty() {
